@@ -1,0 +1,68 @@
+# flaskops.deploy: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PYTHON ?= python3
+COLLECTIONS := $(CURDIR)/.cache/collections
+S ?= default
+SCENARIOS := default platforms
+
+# The collection is found by FQCN as ansible_collections/flaskops/deploy under
+# COLLECTIONS (a link to this checkout); the pinned `ansible` package supplies
+# community.docker and friends.
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR := 0
+export PATH := $(BIN):$(PATH)
+export PY_COLORS := 0
+
+.PHONY: help venv collection engine images lint unit molecule test demo demo-down clean
+
+help:
+	@echo "make demo        deploy the sample app into the container flaskops-demo, on http://localhost:8080/"
+	@echo "make demo-down   remove the demo container"
+	@echo "make test        everything: lint, unit tests, every Molecule scenario"
+	@echo "make molecule S=<scenario>   one Molecule scenario ($(SCENARIOS))"
+	@echo "make lint | unit"
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+collection:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/flaskops
+	@ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/flaskops/deploy
+
+engine:
+	scripts/docker-engine.sh
+
+images: engine
+	scripts/images.sh
+
+lint: venv collection
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+
+unit: venv collection
+	$(BIN)/pytest -q tests/unit
+
+molecule: venv collection images
+	$(BIN)/molecule test -s $(S)
+
+test: lint unit
+	@set -e; for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule S=$$s; done
+
+demo: venv collection engine
+	scripts/images.sh bookworm
+	scripts/demo.sh up
+
+demo-down:
+	scripts/demo.sh down
+
+clean: demo-down
+	rm -rf .cache $(VENV)

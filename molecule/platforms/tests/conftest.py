@@ -1,0 +1,1 @@
+"""This scenario runs only the checks every scenario shares (../../shared/tests)."""

@@ -1,0 +1,93 @@
+"""Helpers the Molecule verifiers of every scenario share.
+
+Requests are made with curl inside the container under test, to its own
+loopback addresses: nothing leaves the container.
+"""
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict = field(default_factory=dict)
+    body: str = ""
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def app_definition(host):
+    """The flaskops_app the scenario converged with, from Molecule's inventory."""
+    return host.ansible.get_variables()["flaskops_app"]
+
+
+def unit_of(app):
+    return f"flaskops-{app['name']}.service"
+
+
+def http(host, path="/", *, host_header=None, headers=None, interface=None, port=80):
+    """GET http://127.0.0.1:<port><path> from inside the container."""
+    cmd = ["curl", "-sS", "-i", "--max-time", "10"]
+    if interface:
+        cmd += ["--interface", interface]
+    if host_header:
+        cmd += ["-H", f"Host: {host_header}"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    result = host.run_expect([0], " ".join(f"'{part}'" for part in cmd))
+    head, _, body = result.stdout.replace("\r\n", "\n").partition("\n\n")
+    lines = head.split("\n")
+    status = int(lines[0].split()[1])
+    parsed = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        parsed[name.strip().lower()] = value.strip()
+    return Response(status, parsed, body)
+
+
+def main_pid(host, unit):
+    return int(host.check_output(f"systemctl show -p MainPID --value {unit}"))
+
+
+def children(host, pid):
+    out = host.run(f"ps -o pid= --ppid {pid}").stdout
+    return {int(line) for line in out.split()}
+
+
+def wait_for(predicate, timeout=30, interval=0.5):
+    """Poll until predicate() is truthy; return its last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+def run_playbook(*args):
+    """Run ansible-playbook from the controller against the scenario's inventory."""
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
+    cmd = ["ansible-playbook", "-i", inventory, playbook, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
+
+
+def recap_counts(output):
+    """{'ok': n, 'changed': n, ...} summed over the PLAY RECAP lines."""
+    counts = {}
+    in_recap = False
+    for line in output.splitlines():
+        if line.startswith("PLAY RECAP"):
+            in_recap = True
+            continue
+        if in_recap and ":" in line:
+            for pair in line.split(":", 1)[1].split():
+                key, _, value = pair.partition("=")
+                if value.isdigit():
+                    counts[key] = counts.get(key, 0) + int(value)
+    return counts

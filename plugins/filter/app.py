@@ -1,0 +1,211 @@
+# Copyright: flaskops maintainers
+# MIT License (see LICENSE)
+"""Filters that turn one app definition into everything the roles derive from it.
+
+The fields of an app definition, their types and their defaults live in one
+place: roles/app/meta/argument_specs.yml. These filters read that file, so the
+documentation, the role argument validation and the defaults applied here can
+never disagree. Every derived name and path (user, directories, unit, socket,
+upstream, site) is computed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+import yaml
+
+VARIABLE = "flaskops_app"
+SPEC_FILE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)),
+    "..", "..", "roles", "app", "meta", "argument_specs.yml",
+)
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+WSGI_RE = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_]\w*)(?P<call>\(\))?$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_TRUSTED_PROXIES = 10
+
+_SPEC_CACHE = {}
+
+
+def app_spec():
+    """The argument spec of one app definition (the suboptions of flaskops_app)."""
+    if "spec" not in _SPEC_CACHE:
+        with open(SPEC_FILE, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle)
+        options = document["argument_specs"]["main"]["options"][VARIABLE]["options"]
+        _SPEC_CACHE["spec"] = options
+    return _SPEC_CACHE["spec"]
+
+
+def _is_hostname(value):
+    if not value or len(value) > 253 or value != value.lower():
+        return False
+    labels = value.split(".")
+    return all(LABEL_RE.match(label) for label in labels)
+
+
+def _validate(app):
+    """Return (normalised app with defaults applied, list of problems)."""
+    if not isinstance(app, dict):
+        return {}, [f"{VARIABLE} must be a dictionary describing the app, got {type(app).__name__}"]
+
+    result = ArgumentSpecValidator(app_spec()).validate(dict(app))
+    problems = [f"{VARIABLE}: {message}" for message in result.error_messages]
+    params = result.validated_parameters
+    if problems:
+        return params, problems
+
+    name = params["name"]
+    if not NAME_RE.match(name):
+        problems.append(
+            f"{VARIABLE}.name: {name!r} must start with a lower-case letter and hold only "
+            "lower-case letters, digits, '-' and '_' (at most 32 characters)"
+        )
+
+    domain = params["domain"]
+    if not _is_hostname(domain):
+        problems.append(
+            f"{VARIABLE}.domain: {domain!r} must be a bare lower-case host name such as "
+            "example.com: no scheme, port, path or spaces"
+        )
+
+    port = params["port"]
+    if not 1 <= port <= 65535:
+        problems.append(f"{VARIABLE}.port: {port} is out of range; use 1 to 65535")
+
+    address = params["address"]
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        problems.append(f"{VARIABLE}.address: {address!r} is not an IP address")
+    else:
+        if not parsed.is_loopback and not params["allow_public_bind"] and not params["unix_socket"]:
+            problems.append(
+                f"{VARIABLE}.address: {address} is not a loopback address, which would expose "
+                f"Gunicorn without Nginx in front; set {VARIABLE}.allow_public_bind: true if "
+                "that is what you want"
+            )
+
+    if not WSGI_RE.match(params["wsgi"]):
+        problems.append(
+            f"{VARIABLE}.wsgi: {params['wsgi']!r} must look like 'module:attribute' or "
+            "'module:factory()'"
+        )
+
+    source = params["source"]
+    if source["type"] == "local" and not source.get("path"):
+        problems.append(f"{VARIABLE}.source.path is required when {VARIABLE}.source.type is local")
+    if source["type"] == "pip" and not source.get("spec"):
+        problems.append(f"{VARIABLE}.source.spec is required when {VARIABLE}.source.type is pip")
+
+    trusted = params["trusted_proxies"]
+    if not 1 <= trusted <= MAX_TRUSTED_PROXIES:
+        problems.append(
+            f"{VARIABLE}.trusted_proxies: {trusted} is out of range; use 1 to "
+            f"{MAX_TRUSTED_PROXIES} (or set {VARIABLE}.proxy_fix: false)"
+        )
+
+    static_url = params["static_url"]
+    if not (static_url.startswith("/") and static_url.endswith("/")) or " " in static_url:
+        problems.append(
+            f"{VARIABLE}.static_url: {static_url!r} must start and end with '/', e.g. /static/"
+        )
+
+    root = params["root"]
+    if root and not os.path.isabs(root):
+        problems.append(f"{VARIABLE}.root: {root!r} must be an absolute path")
+
+    for key in params["environment"]:
+        if not ENV_NAME_RE.match(str(key)):
+            problems.append(
+                f"{VARIABLE}.environment: {key!r} is not a valid environment variable name"
+            )
+
+    return params, problems
+
+
+def app_problems(app):
+    """List what is wrong with an app definition; empty when it is valid."""
+    return _validate(app)[1]
+
+
+def app_facts(app):
+    """The app definition with defaults applied, plus every value derived from it."""
+    params, problems = _validate(app)
+    if problems:
+        raise AnsibleFilterError("Invalid app definition:\n- " + "\n- ".join(problems))
+
+    name = params["name"]
+    root = params["root"] or f"/srv/{name}"
+    src_dir = f"{root}/src"
+    runtime_dir = f"flaskops-{name}"
+    runtime_path = f"/run/{runtime_dir}"
+    etc_dir = f"/etc/flaskops/{name}"
+    wsgi = WSGI_RE.match(params["wsgi"])
+
+    if params["unix_socket"]:
+        socket_path = f"{runtime_path}/gunicorn.sock"
+        bind = f"unix:{socket_path}"
+        upstream_server = f"unix:{socket_path}"
+    else:
+        socket_path = ""
+        host = params["address"]
+        host = f"[{host}]" if ":" in host else host
+        bind = f"{host}:{params['port']}"
+        upstream_server = bind
+
+    static_dir = params["static_dir"]
+    if static_dir and not os.path.isabs(static_dir):
+        static_dir = f"{src_dir}/{static_dir}"
+
+    derived = {
+        "user": name,
+        "group": name,
+        "root_dir": root,
+        "src_dir": src_dir,
+        # Gunicorn's working directory: the code for a local source, else the app root.
+        "work_dir": src_dir if params["source"]["type"] == "local" else root,
+        "venv": f"{root}/venv",
+        "entry_dir": root,
+        "entry_module": "flaskops_wsgi",
+        "wsgi_module": wsgi.group("module"),
+        "wsgi_attr": wsgi.group("attr"),
+        "wsgi_factory": bool(wsgi.group("call")),
+        "etc_dir": etc_dir,
+        "config_file": f"{etc_dir}/gunicorn.conf.py",
+        "env_file": f"{etc_dir}/environment",
+        "unit": f"flaskops-{name}.service",
+        "runtime_dir": runtime_dir,
+        "pidfile": f"{runtime_path}/gunicorn.pid",
+        "control_socket": f"{runtime_path}/gunicorn.ctl",
+        "socket_path": socket_path,
+        "bind": bind,
+        "upstream_name": "flaskops_" + name.replace("-", "_"),
+        "upstream_server": upstream_server,
+        "site": name,
+        "server_name": params["domain"],
+        "redirect_names": [f"www.{params['domain']}"] if params["www_redirect"] else [],
+        "static_path": static_dir,
+    }
+    clash = set(params) & set(derived)
+    if clash:  # a derived name must never shadow a field the user set
+        raise AnsibleFilterError(f"app_facts: derived keys shadow app fields: {sorted(clash)}")
+    return {**params, **derived}
+
+
+class FilterModule:
+    """flaskops.deploy app filters."""
+
+    def filters(self):
+        return {
+            "app_facts": app_facts,
+            "app_problems": app_problems,
+        }

@@ -1,0 +1,122 @@
+"""Unit tests for the app_facts / app_problems filters."""
+import pytest
+from ansible.errors import AnsibleFilterError
+
+import app as app_filter
+
+VALID = {
+    "name": "hello",
+    "domain": "example.com",
+    "source": {"type": "local", "path": "/tmp/hello"},
+}
+
+
+def with_(**changes):
+    app = dict(VALID)
+    app.update(changes)
+    return app
+
+
+def test_defaults_come_from_the_argument_spec():
+    facts = app_filter.app_facts(VALID)
+    spec = app_filter.app_spec()
+    for key, option in spec.items():
+        if "default" in option:
+            assert facts[key] == option["default"], key
+    assert facts["wsgi"] == "app:app"
+    assert facts["port"] == 8000
+    assert facts["address"] == "127.0.0.1"
+
+
+def test_derived_names_and_paths():
+    facts = app_filter.app_facts(with_(name="my-app"))
+    assert facts["user"] == facts["group"] == "my-app"
+    assert facts["root_dir"] == "/srv/my-app"
+    assert facts["venv"] == "/srv/my-app/venv"
+    assert facts["src_dir"] == "/srv/my-app/src"
+    assert facts["unit"] == "flaskops-my-app.service"
+    assert facts["pidfile"] == "/run/flaskops-my-app/gunicorn.pid"
+    assert facts["bind"] == "127.0.0.1:8000"
+    assert facts["upstream_name"] == "flaskops_my_app"
+    assert facts["upstream_server"] == "127.0.0.1:8000"
+    assert facts["redirect_names"] == ["www.example.com"]
+    assert facts["static_path"] == "/srv/my-app/src/static"
+    assert facts["wsgi_module"] == "app" and facts["wsgi_attr"] == "app"
+    assert facts["wsgi_factory"] is False
+
+
+def test_unix_socket_bind_and_factory_entry_point():
+    facts = app_filter.app_facts(with_(unix_socket=True, wsgi="pkg.web:create_app()"))
+    assert facts["bind"] == "unix:/run/flaskops-hello/gunicorn.sock"
+    assert facts["upstream_server"] == facts["bind"]
+    assert facts["wsgi_module"] == "pkg.web"
+    assert facts["wsgi_attr"] == "create_app"
+    assert facts["wsgi_factory"] is True
+
+
+def test_custom_root_port_and_no_www():
+    facts = app_filter.app_facts(with_(root="/opt/hello", port=7999, www_redirect=False,
+                                       static_dir="/var/www/static"))
+    assert facts["venv"] == "/opt/hello/venv"
+    assert facts["bind"] == "127.0.0.1:7999"
+    assert facts["redirect_names"] == []
+    assert facts["static_path"] == "/var/www/static"
+
+
+def test_ipv6_loopback_is_bracketed():
+    assert app_filter.app_facts(with_(address="::1"))["bind"] == "[::1]:8000"
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"name": None}, "flaskops_app"),
+        ({"name": "Hello World"}, "flaskops_app.name"),
+        ({"domain": "https://example.com"}, "flaskops_app.domain"),
+        ({"domain": "example .com"}, "flaskops_app.domain"),
+        ({"domain": "example.com:80"}, "flaskops_app.domain"),
+        ({"domain": "example.com/app"}, "flaskops_app.domain"),
+        ({"port": 70000}, "flaskops_app.port"),
+        ({"port": 0}, "flaskops_app.port"),
+        ({"address": "0.0.0.0"}, "flaskops_app.allow_public_bind"),
+        ({"address": "localhost"}, "flaskops_app.address"),
+        ({"wsgi": "app"}, "flaskops_app.wsgi"),
+        ({"wsgi": "app:create_app(debug=True)"}, "flaskops_app.wsgi"),
+        ({"source": {"type": "pip"}}, "flaskops_app.source.spec"),
+        ({"source": {"type": "local"}}, "flaskops_app.source.path"),
+        ({"source": {"type": "svn", "path": "/x"}}, "found in source"),
+        ({"trusted_proxies": 0}, "flaskops_app.trusted_proxies"),
+        ({"static_url": "static"}, "flaskops_app.static_url"),
+        ({"root": "srv/hello"}, "flaskops_app.root"),
+        ({"environment": {"BAD-NAME": "x"}}, "flaskops_app.environment"),
+        ({"port": "eighty"}, "port"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_input_is_reported_naming_the_variable(changes, expected):
+    app = with_(**changes)
+    app = {k: v for k, v in app.items() if v is not None}
+    problems = app_filter.app_problems(app)
+    assert problems, changes
+    assert any(expected in problem for problem in problems), problems
+    with pytest.raises(AnsibleFilterError, match="Invalid app definition"):
+        app_filter.app_facts(app)
+
+
+def test_public_bind_allowed_when_asked():
+    assert app_filter.app_problems(with_(address="0.0.0.0", allow_public_bind=True)) == []
+
+
+def test_not_a_dict():
+    assert "must be a dictionary" in app_filter.app_problems("hello")[0]
+
+
+def test_filter_module_exports():
+    filters = app_filter.FilterModule().filters()
+    assert set(filters) == {"app_facts", "app_problems"}
+
+
+def test_work_dir_follows_the_source():
+    assert app_filter.app_facts(VALID)["work_dir"] == "/srv/hello/src"
+    pip_app = with_(source={"type": "pip", "spec": "hello==1.0"})
+    assert app_filter.app_facts(pip_app)["work_dir"] == "/srv/hello"
