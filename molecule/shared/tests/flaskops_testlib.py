@@ -9,6 +9,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+import pytest
+
 
 @dataclass
 class Response:
@@ -27,6 +29,19 @@ def app_definition(host):
 
 def unit_of(app):
     return f"flaskops-{app['name']}.service"
+
+
+# Fixtures shared by every scenario's tests: import them into a test module.
+@pytest.fixture(scope="module")
+def app(host):
+    """The app definition the scenario converged with."""
+    return app_definition(host)
+
+
+@pytest.fixture(scope="module")
+def unit(app):  # pylint: disable=redefined-outer-name
+    """The app's systemd unit name."""
+    return unit_of(app)
 
 
 def http(host, path="/", *, host_header=None, headers=None, interface=None, port=80):

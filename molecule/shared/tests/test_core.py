@@ -1,17 +1,7 @@
 """What every scenario promises a user, checked from inside the converged host."""
 import pytest
 
-from flaskops_testlib import app_definition, children, http, main_pid, unit_of
-
-
-@pytest.fixture(scope="module")
-def app(host):
-    return app_definition(host)
-
-
-@pytest.fixture(scope="module")
-def unit(app):
-    return unit_of(app)
+from flaskops_testlib import app, children, http, main_pid, unit  # noqa: F401 (fixtures)
 
 
 def test_app_service_is_running_and_enabled(host, unit):
@@ -31,11 +21,15 @@ def test_pidfile_is_the_gunicorn_master_systemd_tracks(host, app, unit):
     assert children(host, master), "the master has no workers"
 
 
-def test_gunicorn_listens_on_loopback_only(host, app):
+def test_gunicorn_listens_on_loopback_or_its_unix_socket_only(host, app):
     port = app.get("port", 8000)
     listening = [line.split()[3] for line in host.check_output(f"ss -Hltn 'sport = :{port}'").splitlines()]
-    assert listening, f"nothing listens on port {port}"
-    assert all(addr.startswith(("127.0.0.1:", "[::1]:")) for addr in listening), listening
+    if app.get("unix_socket"):
+        assert host.file(f"/run/flaskops-{app['name']}/gunicorn.sock").is_socket
+        assert not listening, f"Gunicorn has a unix socket but also listens on {listening}"
+    else:
+        assert listening, f"nothing listens on port {port}"
+        assert all(addr.startswith(("127.0.0.1:", "[::1]:")) for addr in listening), listening
     # From the host's own network address: nginx answers, Gunicorn refuses.
     address = host.check_output("hostname -I").split()[0]
     assert host.run(f"curl -sS -o /dev/null --max-time 5 http://{address}:80/").rc == 0
@@ -77,6 +71,8 @@ def test_a_forged_forwarded_for_does_not_become_the_client_address(host, app):
 
 
 def test_static_files_come_from_the_static_folder(host, app):
+    if app.get("static_dir", "static") == "":
+        pytest.skip("this host's app has no static folder")
     response = http(host, "/static/hello.txt", host_header=app["domain"])
     assert response.status == 200
     assert "static hello" in response.body

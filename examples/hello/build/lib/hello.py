@@ -1,0 +1,45 @@
+"""The sample app flaskops.deploy ships for its demo and tests.
+
+It is a plain Flask app with no deployment code in it: the collection wraps it in
+ProxyFix from outside. Its endpoints show what the app sees of each request.
+"""
+import os
+
+from flask import Flask, jsonify, request, url_for
+
+
+def create_app():
+    """Application factory (deploy with wsgi: 'hello:create_app()')."""
+    application = Flask(__name__)
+
+    @application.get("/")
+    def index():
+        greeting = os.environ.get("HELLO_GREETING", "Hello")
+        return (
+            "<!doctype html><title>hello</title>"
+            f'<link rel="stylesheet" href="{url_for("static", filename="style.css")}">'
+            f"<h1>{greeting} from flaskops.deploy</h1>"
+            '<p>See <a href="/whoami">/whoami</a> for what the app sees of this request.</p>'
+        )
+
+    @application.get("/whoami")
+    def whoami():
+        """The request as the app sees it, after ProxyFix."""
+        return jsonify(
+            remote_addr=request.remote_addr,
+            scheme=request.scheme,
+            host=request.host,
+            url_root=request.url_root,
+            external_url=url_for("whoami", _external=True),
+            greeting=os.environ.get("HELLO_GREETING"),
+            pid=os.getpid(),
+        )
+
+    @application.get("/health")
+    def health():
+        return jsonify(status="ok")
+
+    return application
+
+
+app = create_app()
