@@ -83,3 +83,20 @@ def test_site_is_enabled_by_a_link_to_sites_available(host, app):
     enabled = host.file(f"/etc/nginx/sites-enabled/{app['name']}")
     assert enabled.is_symlink
     assert enabled.linked_to == f"/etc/nginx/sites-available/{app['name']}"
+
+
+def test_gunicorn_logs_to_the_journal(host, unit):
+    journal = host.check_output(f"journalctl -u {unit} --no-pager -o cat")
+    assert "Booting worker" in journal
+
+
+def test_debian_default_site_is_removed_only_when_asked(host):
+    disable = host.ansible.get_variables().get("nginx_site_disable_default", False)
+    enabled = host.file("/etc/nginx/sites-enabled/default").exists
+    unknown = http(host, "/", host_header="unknown.invalid")
+    if disable:
+        assert not enabled
+        assert "Welcome to nginx" not in unknown.body
+    else:
+        assert enabled
+        assert "Welcome to nginx" in unknown.body
