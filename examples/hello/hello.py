@@ -7,6 +7,8 @@ import os
 
 from flask import Flask, jsonify, request, url_for
 
+__version__ = "1.0.0"
+
 
 def create_app():
     """Application factory (deploy with wsgi: 'hello:create_app()')."""
@@ -33,11 +35,16 @@ def create_app():
             external_url=url_for("whoami", _external=True),
             greeting=os.environ.get("HELLO_GREETING"),
             pid=os.getpid(),
+            version=__version__,
         )
 
     @application.get("/health")
     def health():
-        return jsonify(status="ok")
+        return jsonify(status="ok", version=__version__)
+
+    @application.get("/version")
+    def version():
+        return __version__ + "\n", 200, {"Content-Type": "text/plain"}
 
     return application
 

@@ -113,6 +113,18 @@ def _validate(app):
             f"{MAX_TRUSTED_PROXIES} (or set {VARIABLE}.proxy_fix: false)"
         )
 
+    if params["keep_releases"] < 1:
+        problems.append(f"{VARIABLE}.keep_releases: {params['keep_releases']} must be at least 1")
+
+    health = params["health_check"]
+    if not health["path"].startswith("/"):
+        problems.append(f"{VARIABLE}.health_check.path: {health['path']!r} must start with '/'")
+    if not 100 <= health["status"] <= 599:
+        problems.append(f"{VARIABLE}.health_check.status: {health['status']} is not an HTTP status")
+    for key in ("retries", "delay", "timeout"):
+        if health[key] < 1:
+            problems.append(f"{VARIABLE}.health_check.{key}: {health[key]} must be at least 1")
+
     static_url = params["static_url"]
     if not (static_url.startswith("/") and static_url.endswith("/")) or " " in static_url:
         problems.append(
@@ -145,14 +157,19 @@ def app_facts(app):
 
     name = params["name"]
     root = params["root"] or f"/srv/{name}"
-    src_dir = f"{root}/src"
+    # Everything the service runs is reached through the `current` link, which a
+    # deploy switches atomically from one release directory to the next.
+    current = f"{root}/current"
+    src_dir = f"{current}/src"
     runtime_dir = f"flaskops-{name}"
     runtime_path = f"/run/{runtime_dir}"
     etc_dir = f"/etc/flaskops/{name}"
     wsgi = WSGI_RE.match(params["wsgi"])
 
     if params["unix_socket"]:
-        socket_path = f"{runtime_path}/gunicorn.sock"
+        # Outside the service's RuntimeDirectory, which is removed when it stops:
+        # the socket unit keeps this socket open across restarts.
+        socket_path = f"/run/flaskops-{name}.sock"
         bind = f"unix:{socket_path}"
         upstream_server = f"unix:{socket_path}"
     else:
@@ -170,10 +187,13 @@ def app_facts(app):
         "user": name,
         "group": name,
         "root_dir": root,
+        "releases_dir": f"{root}/releases",
+        "current_link": current,
+        "shared_dir": f"{root}/shared",
         "src_dir": src_dir,
-        # Gunicorn's working directory: the code for a local source, else the app root.
-        "work_dir": src_dir if params["source"]["type"] == "local" else root,
-        "venv": f"{root}/venv",
+        # Gunicorn's working directory: the code for a local source, else the release.
+        "work_dir": src_dir if params["source"]["type"] == "local" else current,
+        "venv": f"{current}/venv",
         "entry_dir": root,
         "entry_module": "flaskops_wsgi",
         "wsgi_module": wsgi.group("module"),
@@ -183,6 +203,7 @@ def app_facts(app):
         "config_file": f"{etc_dir}/gunicorn.conf.py",
         "env_file": f"{etc_dir}/environment",
         "unit": f"flaskops-{name}.service",
+        "socket_unit": f"flaskops-{name}.socket",
         "runtime_dir": runtime_dir,
         "pidfile": f"{runtime_path}/gunicorn.pid",
         "control_socket": f"{runtime_path}/gunicorn.ctl",

@@ -21,7 +21,11 @@ def test_defaults_come_from_the_argument_spec():
     facts = app_filter.app_facts(VALID)
     spec = app_filter.app_spec()
     for key, option in spec.items():
-        if "default" in option:
+        if "options" in option:  # a dict: its own fields carry the defaults
+            for sub, sub_option in option["options"].items():
+                if "default" in sub_option:
+                    assert facts[key][sub] == sub_option["default"], f"{key}.{sub}"
+        elif "default" in option:
             assert facts[key] == option["default"], key
     assert facts["wsgi"] == "app:app"
     assert facts["port"] == 8000
@@ -32,22 +36,26 @@ def test_derived_names_and_paths():
     facts = app_filter.app_facts(with_(name="my-app"))
     assert facts["user"] == facts["group"] == "my-app"
     assert facts["root_dir"] == "/srv/my-app"
-    assert facts["venv"] == "/srv/my-app/venv"
-    assert facts["src_dir"] == "/srv/my-app/src"
+    assert facts["releases_dir"] == "/srv/my-app/releases"
+    assert facts["current_link"] == "/srv/my-app/current"
+    assert facts["shared_dir"] == "/srv/my-app/shared"
+    assert facts["venv"] == "/srv/my-app/current/venv"
+    assert facts["src_dir"] == "/srv/my-app/current/src"
+    assert facts["socket_unit"] == "flaskops-my-app.socket"
     assert facts["unit"] == "flaskops-my-app.service"
     assert facts["pidfile"] == "/run/flaskops-my-app/gunicorn.pid"
     assert facts["bind"] == "127.0.0.1:8000"
     assert facts["upstream_name"] == "flaskops_my_app"
     assert facts["upstream_server"] == "127.0.0.1:8000"
     assert facts["redirect_names"] == ["www.example.com"]
-    assert facts["static_path"] == "/srv/my-app/src/static"
+    assert facts["static_path"] == "/srv/my-app/current/src/static"
     assert facts["wsgi_module"] == "app" and facts["wsgi_attr"] == "app"
     assert facts["wsgi_factory"] is False
 
 
 def test_unix_socket_bind_and_factory_entry_point():
     facts = app_filter.app_facts(with_(unix_socket=True, wsgi="pkg.web:create_app()"))
-    assert facts["bind"] == "unix:/run/flaskops-hello/gunicorn.sock"
+    assert facts["bind"] == "unix:/run/flaskops-hello.sock"
     assert facts["upstream_server"] == facts["bind"]
     assert facts["wsgi_module"] == "pkg.web"
     assert facts["wsgi_attr"] == "create_app"
@@ -57,7 +65,7 @@ def test_unix_socket_bind_and_factory_entry_point():
 def test_custom_root_port_and_no_www():
     facts = app_filter.app_facts(with_(root="/opt/hello", port=7999, www_redirect=False,
                                        static_dir="/var/www/static"))
-    assert facts["venv"] == "/opt/hello/venv"
+    assert facts["venv"] == "/opt/hello/current/venv"
     assert facts["bind"] == "127.0.0.1:7999"
     assert facts["redirect_names"] == []
     assert facts["static_path"] == "/var/www/static"
@@ -89,6 +97,11 @@ def test_ipv6_loopback_is_bracketed():
         ({"static_url": "static"}, "flaskops_app.static_url"),
         ({"root": "srv/hello"}, "flaskops_app.root"),
         ({"environment": {"BAD-NAME": "x"}}, "flaskops_app.environment"),
+        ({"keep_releases": 0}, "flaskops_app.keep_releases"),
+        ({"health_check": {"path": "health"}}, "flaskops_app.health_check.path"),
+        ({"health_check": {"status": 42}}, "flaskops_app.health_check.status"),
+        ({"health_check": {"retries": 0}}, "flaskops_app.health_check.retries"),
+        ({"hooks": {"before_deploy": ["true"]}}, "before_deploy"),
         ({"port": "eighty"}, "port"),
         ({"colour": "blue"}, "colour"),
     ],
@@ -117,6 +130,6 @@ def test_filter_module_exports():
 
 
 def test_work_dir_follows_the_source():
-    assert app_filter.app_facts(VALID)["work_dir"] == "/srv/hello/src"
+    assert app_filter.app_facts(VALID)["work_dir"] == "/srv/hello/current/src"
     pip_app = with_(source={"type": "pip", "spec": "hello==1.0"})
-    assert app_filter.app_facts(pip_app)["work_dir"] == "/srv/hello"
+    assert app_filter.app_facts(pip_app)["work_dir"] == "/srv/hello/current"

@@ -28,12 +28,13 @@ def test_reload_keeps_the_master_and_replaces_the_workers(host, app, unit):
 
 
 def test_nginx_serves_static_files_without_the_app(host, app, unit):
-    host.run_expect([0], f"systemctl stop {unit}")
+    socket = unit.replace(".service", ".socket")
+    host.run_expect([0], f"systemctl stop {socket} {unit}")
     try:
         static = http(host, "/static/hello.txt", host_header=app["domain"])
         dynamic = http(host, "/", host_header=app["domain"])
     finally:
-        host.run_expect([0], f"systemctl start {unit}")
+        host.run_expect([0], f"systemctl start {socket} {unit}")
     assert static.status == 200 and "static hello" in static.body
     assert dynamic.status == 502
     assert wait_for(lambda: http(host, "/", host_header=app["domain"]).status == 200)

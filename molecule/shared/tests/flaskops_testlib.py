@@ -84,10 +84,14 @@ def wait_for(predicate, timeout=30, interval=0.5):
     return value
 
 
-def run_playbook(*args):
-    """Run ansible-playbook from the controller against the scenario's inventory."""
+def run_playbook(*args, playbook=None):
+    """Run ansible-playbook from the controller against the scenario's inventory.
+
+    The playbook is the scenario's converge.yml unless named (e.g. flaskops.deploy.rollback).
+    """
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
+    if playbook is None:
+        playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
     cmd = ["ansible-playbook", "-i", inventory, playbook, *args]
     return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
 

@@ -16,7 +16,7 @@ def test_pidfile_is_the_gunicorn_master_systemd_tracks(host, app, unit):
     pidfile = host.file(f"/run/flaskops-{app['name']}/gunicorn.pid").content_string.strip()
     assert int(pidfile) == master
     cmdline = host.file(f"/proc/{master}/cmdline").content_string.replace("\0", " ")
-    assert f"/srv/{app['name']}/venv/bin/gunicorn" in cmdline
+    assert f"/srv/{app['name']}/current/venv/bin/gunicorn" in cmdline
     assert host.process.get(pid=master).user == app["name"]
     assert children(host, master), "the master has no workers"
 
@@ -25,7 +25,7 @@ def test_gunicorn_listens_on_loopback_or_its_unix_socket_only(host, app):
     port = app.get("port", 8000)
     listening = [line.split()[3] for line in host.check_output(f"ss -Hltn 'sport = :{port}'").splitlines()]
     if app.get("unix_socket"):
-        assert host.file(f"/run/flaskops-{app['name']}/gunicorn.sock").is_socket
+        assert host.file(f"/run/flaskops-{app['name']}.sock").is_socket
         assert not listening, f"Gunicorn has a unix socket but also listens on {listening}"
     else:
         assert listening, f"nothing listens on port {port}"

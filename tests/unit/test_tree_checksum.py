@@ -1,0 +1,59 @@
+"""Unit tests for the tree_checksum lookup."""
+import os
+import sys
+
+import pytest
+from ansible.errors import AnsibleLookupError
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "lookup"))
+
+import tree_checksum as lookup  # noqa: E402
+
+
+def make_tree(root, files):
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return root
+
+
+def test_same_contents_same_checksum_wherever_they_are(tmp_path):
+    files = {"app.py": "print('hi')\n", "static/a.css": "body{}\n"}
+    one = make_tree(tmp_path / "one", files)
+    two = make_tree(tmp_path / "two", files)
+    os.utime(two / "app.py", (0, 0))
+    assert lookup.tree_checksum(str(one)) == lookup.tree_checksum(str(two))
+
+
+@pytest.mark.parametrize("change", ["content", "rename", "new file", "mode"])
+def test_any_change_changes_the_checksum(tmp_path, change):
+    root = make_tree(tmp_path / "app", {"app.py": "x = 1\n", "lib/util.py": "y = 2\n"})
+    before = lookup.tree_checksum(str(root))
+    if change == "content":
+        (root / "app.py").write_text("x = 2\n")
+    elif change == "rename":
+        (root / "lib/util.py").rename(root / "lib/utils.py")
+    elif change == "new file":
+        (root / "README").write_text("hi\n")
+    else:
+        (root / "app.py").chmod(0o755)
+    assert lookup.tree_checksum(str(root)) != before
+
+
+def test_bytecode_caches_do_not_count(tmp_path):
+    root = make_tree(tmp_path / "app", {"app.py": "x = 1\n"})
+    before = lookup.tree_checksum(str(root))
+    make_tree(root, {"__pycache__/app.cpython-311.pyc": "junk", "old.pyc": "junk"})
+    assert lookup.tree_checksum(str(root)) == before
+
+
+def test_not_a_directory(tmp_path):
+    with pytest.raises(AnsibleLookupError, match="is not a directory"):
+        lookup.tree_checksum(str(tmp_path / "missing"))
+
+
+def test_lookup_module_returns_one_digest_per_term(tmp_path):
+    root = make_tree(tmp_path / "app", {"app.py": "x = 1\n"})
+    result = lookup.LookupModule().run([str(root), str(root)])
+    assert len(result) == 2 and result[0] == result[1] and len(result[0]) == 64
