@@ -100,11 +100,8 @@ def _validate(app):
             "'module:factory()'"
         )
 
-    source = params["source"]
-    if source["type"] == "local" and not source.get("path"):
-        problems.append(f"{VARIABLE}.source.path is required when {VARIABLE}.source.type is local")
-    if source["type"] == "pip" and not source.get("spec"):
-        problems.append(f"{VARIABLE}.source.spec is required when {VARIABLE}.source.type is pip")
+    problems.extend(_source_problems(params["source"]))
+    problems.extend(_shared_problems(params))
 
     trusted = params["trusted_proxies"]
     if not 1 <= trusted <= MAX_TRUSTED_PROXIES:
@@ -144,6 +141,61 @@ def _validate(app):
     return params, problems
 
 
+# The field each source type needs, and the fields that only make sense for one type.
+SOURCE_REQUIRES = {"local": "path", "git": "repo", "pip": "spec", "dist": "path"}
+SOURCE_ONLY = {"repo": "git", "key_file": "git", "spec": "pip"}
+DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
+# Source types whose code lands in the release's src/ directory.
+CODE_SOURCES = ("local", "git")
+
+
+def _source_problems(source):
+    kind = source["type"]
+    where = f"{VARIABLE}.source"
+    problems = []
+    required = SOURCE_REQUIRES[kind]
+    if not source.get(required):
+        problems.append(f"{where}.{required} is required when {where}.type is {kind}")
+    for field, only in SOURCE_ONLY.items():
+        if source.get(field) and kind != only:
+            problems.append(f"{where}.{field} is only used when {where}.type is {only}, not {kind}")
+    if source.get("path") and kind not in ("local", "dist"):
+        problems.append(f"{where}.path is only used when {where}.type is local or dist, not {kind}")
+    if kind == "dist" and source.get("path") and not source["path"].endswith(DIST_SUFFIXES):
+        problems.append(
+            f"{where}.path: {source['path']!r} is not a wheel or sdist "
+            f"(expected a name ending in {', '.join(DIST_SUFFIXES)})"
+        )
+    ref = source.get("ref") or ""
+    if kind == "git" and (not ref.strip() or ref.startswith("-") or any(c.isspace() for c in ref)):
+        problems.append(f"{where}.ref: {ref!r} is not a branch, tag or commit name")
+    return problems
+
+
+def _shared_problems(params):
+    problems = []
+    for field in ("shared_dirs", "shared_files"):
+        paths = params[field]
+        if paths and params["source"]["type"] not in CODE_SOURCES:
+            problems.append(
+                f"{VARIABLE}.{field} links into the app's code directory, which only local and git "
+                f"sources have (source.type is {params['source']['type']})"
+            )
+        for path in paths:
+            parts = path.split("/")
+            if not path or os.path.isabs(path) or ".." in parts or "" in parts or "." in parts:
+                problems.append(
+                    f"{VARIABLE}.{field}: {path!r} must be a relative path inside the code "
+                    "directory, such as instance or uploads (no '..', no leading or doubled '/')"
+                )
+    both = set(params["shared_dirs"]) & set(params["shared_files"])
+    if both:
+        problems.append(
+            f"{VARIABLE}.shared_dirs and {VARIABLE}.shared_files both list {', '.join(sorted(both))}"
+        )
+    return problems
+
+
 def app_problems(app):
     """List what is wrong with an app definition; empty when it is valid."""
     return _validate(app)[1]
@@ -179,9 +231,11 @@ def app_facts(app):
         bind = f"{host}:{params['port']}"
         upstream_server = bind
 
+    has_code_dir = params["source"]["type"] in CODE_SOURCES
     static_dir = params["static_dir"]
     if static_dir and not os.path.isabs(static_dir):
-        static_dir = f"{src_dir}/{static_dir}"
+        # Relative to the code, which only local and git releases have.
+        static_dir = f"{src_dir}/{static_dir}" if has_code_dir else ""
 
     derived = {
         "user": name,
@@ -191,8 +245,13 @@ def app_facts(app):
         "current_link": current,
         "shared_dir": f"{root}/shared",
         "src_dir": src_dir,
-        # Gunicorn's working directory: the code for a local source, else the release.
-        "work_dir": src_dir if params["source"]["type"] == "local" else current,
+        # Whether releases hold the app's code in src/ (else it is installed in the venv).
+        "has_code_dir": has_code_dir,
+        # Gunicorn's working directory: the code when the release has it, else the release.
+        "work_dir": src_dir if has_code_dir else current,
+        # A git source's checkout on the host, updated to the ref on each deploy.
+        "repo_dir": f"{root}/repo",
+        "deploy_key": f"{etc_dir}/deploy_key",
         "venv": f"{current}/venv",
         "entry_dir": root,
         "entry_module": "flaskops_wsgi",

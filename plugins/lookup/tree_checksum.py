@@ -1,23 +1,24 @@
 # Copyright: flaskops maintainers
 # MIT License (see LICENSE)
-"""tree_checksum: a content checksum of a directory on the controller."""
+"""tree_checksum: a content checksum of a directory (or a file) on the controller."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: tree_checksum
 author: flaskops maintainers
-short_description: SHA-256 of a directory tree's contents on the controller
+short_description: SHA-256 of a directory tree's (or a file's) contents on the controller
 description:
   - Hashes every file below a directory (its path relative to the directory, whether it is
     executable, and its bytes) in a stable order, so the same contents give the same
     checksum wherever and whenever they are read. File times and owners do not count.
   - Byte-code caches (C(__pycache__), C(*.pyc)) are left out; they are derived from the code.
-  - flaskops.deploy names a release built from a local directory after it, so deploying
-    the same code twice makes no new release.
+  - A plain file (such as a wheel) is hashed by its bytes alone.
+  - flaskops.deploy names a release built from a local directory or a wheel after it, so
+    deploying the same code twice makes no new release.
 options:
   _terms:
-    description: Directories on the controller.
+    description: Directories or files on the controller.
     required: true
 """
 
@@ -29,7 +30,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: One hex SHA-256 digest per directory.
+  description: One hex SHA-256 digest per directory or file.
   type: list
   elements: str
 """
@@ -44,11 +45,20 @@ SKIP_DIRS = {"__pycache__"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
+def _hash_file(digest, path):
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+
+
 def tree_checksum(root):
-    """Return the hex SHA-256 of the tree below root."""
-    if not os.path.isdir(root):
-        raise AnsibleLookupError(f"tree_checksum: {root!r} is not a directory")
+    """Return the hex SHA-256 of the tree below root, or of root's bytes if it is a file."""
     digest = hashlib.sha256()
+    if os.path.isfile(root):
+        _hash_file(digest, root)
+        return digest.hexdigest()
+    if not os.path.isdir(root):
+        raise AnsibleLookupError(f"tree_checksum: {root!r} is neither a directory nor a file")
     for current, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         for name in sorted(files):
@@ -61,9 +71,7 @@ def tree_checksum(root):
                 continue
             executable = os.access(path, os.X_OK)
             digest.update(b"F\0" + relative.encode() + b"\0" + (b"x" if executable else b"-") + b"\0")
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 16), b""):
-                    digest.update(block)
+            _hash_file(digest, path)
             digest.update(b"\0")
     return digest.hexdigest()
 

@@ -93,6 +93,19 @@ def test_ipv6_loopback_is_bracketed():
         ({"source": {"type": "pip"}}, "flaskops_app.source.spec"),
         ({"source": {"type": "local"}}, "flaskops_app.source.path"),
         ({"source": {"type": "svn", "path": "/x"}}, "found in source"),
+        ({"source": {"type": "git"}}, "flaskops_app.source.repo is required"),
+        ({"source": {"type": "git", "repo": "/r", "ref": "--upload-pack=x"}}, "flaskops_app.source.ref"),
+        ({"source": {"type": "git", "repo": "/r", "ref": "my branch"}}, "flaskops_app.source.ref"),
+        ({"source": {"type": "git", "repo": "/r", "path": "/x"}}, "flaskops_app.source.path is only used"),
+        ({"source": {"type": "local", "path": "/x", "key_file": "/k"}}, "flaskops_app.source.key_file"),
+        ({"source": {"type": "pip", "spec": "a", "repo": "/r"}}, "flaskops_app.source.repo is only used"),
+        ({"source": {"type": "dist"}}, "flaskops_app.source.path is required"),
+        ({"source": {"type": "dist", "path": "/x/hello.egg"}}, "not a wheel or sdist"),
+        ({"shared_dirs": ["../etc"]}, "flaskops_app.shared_dirs"),
+        ({"shared_dirs": ["/var/data"]}, "flaskops_app.shared_dirs"),
+        ({"shared_files": ["a//b"]}, "flaskops_app.shared_files"),
+        ({"shared_dirs": ["x"], "shared_files": ["x"]}, "both list x"),
+        ({"source": {"type": "pip", "spec": "a"}, "shared_dirs": ["instance"]}, "only local and git"),
         ({"trusted_proxies": 0}, "flaskops_app.trusted_proxies"),
         ({"static_url": "static"}, "flaskops_app.static_url"),
         ({"root": "srv/hello"}, "flaskops_app.root"),
@@ -133,3 +146,31 @@ def test_work_dir_follows_the_source():
     assert app_filter.app_facts(VALID)["work_dir"] == "/srv/hello/current/src"
     pip_app = with_(source={"type": "pip", "spec": "hello==1.0"})
     assert app_filter.app_facts(pip_app)["work_dir"] == "/srv/hello/current"
+
+    git_app = with_(source={"type": "git", "repo": "https://example.com/hello.git"})
+    assert app_filter.app_facts(git_app)["work_dir"] == "/srv/hello/current/src"
+    assert app_filter.app_facts(git_app)["has_code_dir"] is True
+    dist_app = with_(source={"type": "dist", "path": "/tmp/hello-1.0-py3-none-any.whl"})
+    assert app_filter.app_facts(dist_app)["work_dir"] == "/srv/hello/current"
+    assert app_filter.app_facts(dist_app)["has_code_dir"] is False
+
+
+def test_git_source_defaults_and_derived_paths():
+    facts = app_filter.app_facts(with_(source={"type": "git", "repo": "git@example.com:org/hello.git"}))
+    assert facts["source"]["ref"] == "HEAD"
+    assert facts["source"]["accept_new_hostkey"] is False
+    assert facts["repo_dir"] == "/srv/hello/repo"
+    assert facts["deploy_key"] == "/etc/flaskops/hello/deploy_key"
+
+
+def test_shared_paths_accepted():
+    app = with_(shared_dirs=["instance", "var/uploads"], shared_files=[".env"])
+    assert app_filter.app_problems(app) == []
+
+
+def test_static_folder_is_relative_to_the_code_or_absolute():
+    assert app_filter.app_facts(VALID)["static_path"] == "/srv/hello/current/src/static"
+    pip_app = with_(source={"type": "pip", "spec": "hello==1.0"})
+    assert app_filter.app_facts(pip_app)["static_path"] == ""
+    pip_app["static_dir"] = "/var/www/hello"
+    assert app_filter.app_facts(pip_app)["static_path"] == "/var/www/hello"

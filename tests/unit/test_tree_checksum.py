@@ -1,4 +1,5 @@
 """Unit tests for the tree_checksum lookup."""
+import hashlib
 import os
 import sys
 
@@ -48,9 +49,17 @@ def test_bytecode_caches_do_not_count(tmp_path):
     assert lookup.tree_checksum(str(root)) == before
 
 
-def test_not_a_directory(tmp_path):
-    with pytest.raises(AnsibleLookupError, match="is not a directory"):
+def test_missing_path_is_an_error(tmp_path):
+    with pytest.raises(AnsibleLookupError, match="neither a directory nor a file"):
         lookup.tree_checksum(str(tmp_path / "missing"))
+
+
+def test_a_file_is_hashed_by_its_bytes(tmp_path):
+    wheel = tmp_path / "hello-1.0.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK\x03\x04 not really a zip")
+    assert lookup.tree_checksum(str(wheel)) == hashlib.sha256(b"PK\x03\x04 not really a zip").hexdigest()
+    wheel.write_bytes(b"PK\x03\x04 another build")
+    assert lookup.tree_checksum(str(wheel)) == hashlib.sha256(b"PK\x03\x04 another build").hexdigest()
 
 
 def test_lookup_module_returns_one_digest_per_term(tmp_path):

@@ -43,6 +43,15 @@ def test_nginx_serves_the_app(host, app):
     assert "Howdy from flaskops.deploy" in response.body
 
 
+def test_only_the_app_user_can_read_the_environment_file(host, app):
+    env_file = f"/etc/flaskops/{app['name']}/environment"
+    assert host.run(f"runuser -u {app['name']} -- cat {env_file}").rc == 0
+    # Neither another account nor nginx's user may read the app's secrets.
+    for other in ("nobody", "www-data"):
+        assert host.run(f"runuser -u {other} -- cat {env_file}").rc != 0, other
+    assert host.file(env_file).mode == 0o600
+
+
 def test_www_redirects_to_the_apex_keeping_path_and_query(host, app):
     response = http(host, "/same/path?same=query", host_header=f"www.{app['domain']}")
     assert response.status == 301
@@ -71,8 +80,8 @@ def test_a_forged_forwarded_for_does_not_become_the_client_address(host, app):
 
 
 def test_static_files_come_from_the_static_folder(host, app):
-    if app.get("static_dir", "static") == "":
-        pytest.skip("this host's app has no static folder")
+    if app.get("static_dir", "static") == "" or app["source"]["type"] not in ("local", "git"):
+        pytest.skip("this host's app has no static folder (none set, or installed as a package)")
     response = http(host, "/static/hello.txt", host_header=app["domain"])
     assert response.status == 200
     assert "static hello" in response.body
