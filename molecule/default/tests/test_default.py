@@ -52,6 +52,8 @@ BAD_INPUT = [
     ("public bind", {"flaskops_app": {"address": "0.0.0.0"}}, "flaskops_app.allow_public_bind"),
     ("unknown worker class", {"gunicorn_worker_class": "meinheld"}, "gunicorn_worker_class"),
     ("nginx port out of range", {"nginx_site_listen_port": 99999}, "nginx_site_listen_port"),
+    ("bad rate limit", {"nginx_site_rate_limit": "lots"}, "nginx_site_rate_limit"),
+    ("header value with a quote", {"nginx_site_security_headers": {"X-Test": 'a"b'}}, "nginx_site_security_headers"),
 ]
 
 
@@ -77,3 +79,14 @@ def test_check_mode_on_the_converged_host_changes_nothing(host):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert recap_counts(output).get("changed") == 0, output
+
+
+def test_the_rate_limit_answers_429_past_the_burst(host, app):
+    codes = host.check_output(
+        "for i in $(seq 60); do curl -s -o /dev/null -w '%{http_code}\\n' "
+        f"-H 'Host: {app['domain']}' http://127.0.0.1:80/version; done").split()
+    assert codes[0] == "200", codes
+    assert codes.count("429") >= 20, codes  # 60 at once against a burst of 10
+    assert set(codes) == {"200", "429"}, codes
+    # The limit is per client and refills: a moment later the app answers again.
+    assert wait_for(lambda: http(host, "/version", host_header=app["domain"]).status == 200, timeout=5)

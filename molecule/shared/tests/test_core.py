@@ -1,4 +1,10 @@
 """What every scenario promises a user, checked from inside the converged host."""
+import json
+import os
+import re
+import subprocess
+import sys
+
 import pytest
 
 from flaskops_testlib import app, children, http, main_pid, unit  # noqa: F401 (fixtures)
@@ -32,7 +38,7 @@ def test_gunicorn_listens_on_loopback_or_its_unix_socket_only(host, app):
         assert all(addr.startswith(("127.0.0.1:", "[::1]:")) for addr in listening), listening
     # From the host's own network address: nginx answers, Gunicorn refuses.
     address = host.check_output("hostname -I").split()[0]
-    assert host.run(f"curl -sS -o /dev/null --max-time 5 http://{address}:80/").rc == 0
+    assert host.run(f"curl -sS -o /dev/null --max-time 5 -H 'Host: {app['domain']}' http://{address}:80/").rc == 0
     assert host.run(f"curl -sS -o /dev/null --max-time 5 http://{address}:{port}/").rc == 7
 
 
@@ -99,13 +105,86 @@ def test_gunicorn_logs_to_the_journal(host, unit):
     assert "Booting worker" in journal
 
 
-def test_debian_default_site_is_removed_only_when_asked(host):
-    disable = host.ansible.get_variables().get("nginx_site_disable_default", False)
-    enabled = host.file("/etc/nginx/sites-enabled/default").exists
-    unknown = http(host, "/", host_header="unknown.invalid")
-    if disable:
-        assert not enabled
-        assert "Welcome to nginx" not in unknown.body
-    else:
-        assert enabled
-        assert "Welcome to nginx" in unknown.body
+def test_an_unknown_host_never_reaches_the_app(host, app):
+    settings = host.ansible.get_variables()
+    catch_all = settings.get("nginx_site_catch_all", True)
+    disable = settings.get("nginx_site_disable_default", False)
+    debian_default = host.file("/etc/nginx/sites-enabled/default").exists
+    assert debian_default == (not catch_all and not disable)
+    fetch = ("curl -sS --max-time 5 -o /tmp/unknown.out -w '%{http_code}' "
+             "-H 'Host: unknown.invalid' http://127.0.0.1:80/whoami")
+    result = host.run(fetch)
+    if catch_all:
+        # 444: nginx closes the connection without an answer (curl: empty reply).
+        assert result.rc == 52, (result.rc, result.stdout, result.stderr)
+    elif debian_default:
+        assert result.rc == 0 and result.stdout == "200"
+        assert "Welcome to nginx" in host.file("/tmp/unknown.out").content_string
+
+
+def test_nginx_hides_its_version_and_adds_the_security_headers(host, app):
+    for path in ("/", "/static/hello.txt", "/no-such-page"):
+        response = http(host, path, host_header=app["domain"])
+        assert response.headers["server"] == "nginx", response.headers
+        expected = host.ansible.get_variables().get("nginx_site_security_headers", {
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "SAMEORIGIN",
+            "Referrer-Policy": "strict-origin-when-cross-origin",
+        })
+        for name, value in expected.items():
+            assert response.headers.get(name.lower()) == value, (path, response.headers)
+
+
+def test_a_body_over_the_limit_is_refused_before_the_app(host, app):
+    limit = host.ansible.get_variables().get("nginx_site_client_max_body_size", "10m")
+    assert limit == "10m", "this test sends 11 MB"
+    status = host.check_output(
+        "head -c 11000000 /dev/zero | curl -sS -o /dev/null -w '%{http_code}' --data-binary @- "
+        f"-H 'Host: {app['domain']}' http://127.0.0.1:80/whoami")
+    assert status == "413"
+
+
+def test_the_app_runs_sandboxed(host, app, unit):
+    # What the running Gunicorn master is allowed, read from the kernel's view of it.
+    pid = main_pid(host, unit)
+    status = host.file(f"/proc/{pid}/status").content_string
+    assert re.search(r"^NoNewPrivs:\s+1$", status, re.M), status
+    assert re.search(r"^Seccomp:\s+2$", status, re.M), status  # a system call filter
+    assert re.search(r"^CapEff:\s+0+$", status, re.M), status
+    mounts = {}
+    for line in host.file(f"/proc/{pid}/mountinfo").content_string.splitlines():
+        fields = line.split()
+        mounts[fields[4]] = (fields[3], fields[5].split(","))
+    assert "ro" in mounts["/"][1], mounts["/"]  # the system and the code are read-only
+    shared = f"{app.get('root') or '/srv/' + app['name']}/shared"
+    assert "rw" in mounts[shared][1], mounts.get(shared)  # ...but for the shared directory
+    assert "systemd-private" in mounts["/tmp"][0], mounts.get("/tmp")  # a /tmp of its own
+    assert "inaccessible" in mounts["/home"][0], mounts.get("/home")
+    # systemd's own rating of the unit: 0 is locked down, 10 is wide open.
+    report = host.check_output(f"systemd-analyze security --no-pager {unit}")
+    exposure = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", report).group(1))
+    assert exposure <= 1.5, report
+
+
+# What gixy-ng finds in Debian's stock nginx.conf, which the roles leave alone
+# unless nginx_site_manage_nginx_conf is on: TLS 1.0/1.1 allowed http-wide (our
+# servers set their own protocols) and no worker_rlimit_nofile.
+STOCK_NGINX_CONF_FINDINGS = {
+    ("weak_ssl_tls", "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;"),
+    ("worker_rlimit_nofile_vs_connections", "events"),
+}
+
+
+def test_gixy_finds_nothing_medium_or_high_in_the_whole_nginx_configuration(host, tmp_path):
+    dump = tmp_path / "nginx-T.conf"
+    dump.write_text(host.check_output("nginx -T 2>/dev/null"))
+    gixy = os.path.join(os.path.dirname(sys.executable), "gixy")
+    result = subprocess.run([gixy, "-ll", "-f", "json", str(dump)],
+                            capture_output=True, text=True, check=False, timeout=120)
+    findings = json.loads(result.stdout or "[]")
+    serious = [f for f in findings if f["severity"] in ("MEDIUM", "HIGH")]
+    if not host.ansible.get_variables().get("nginx_site_manage_nginx_conf", False):
+        serious = [f for f in serious
+                   if not any(f["plugin"] == plugin and f["config"].strip().startswith(config)
+                              for plugin, config in STOCK_NGINX_CONF_FINDINGS)]
+    assert not serious, json.dumps(serious, indent=1)
