@@ -101,6 +101,7 @@ def _validate(app):
         )
 
     problems.extend(_source_problems(params["source"]))
+    problems.extend(_tls_problems(params["tls"]))
     problems.extend(_shared_problems(params))
 
     trusted = params["trusted_proxies"]
@@ -172,6 +173,31 @@ def _source_problems(source):
     return problems
 
 
+HSTS_PRELOAD_MIN_AGE = 31536000
+
+
+def _tls_problems(tls):
+    where = f"{VARIABLE}.tls"
+    problems = []
+    mode = tls["mode"]
+    if mode == "provided":
+        for field in ("certificate", "private_key"):
+            if not tls.get(field):
+                problems.append(f"{where}.{field} is required when {where}.mode is provided")
+    elif tls.get("certificate") or tls.get("private_key"):
+        problems.append(f"{where}.certificate and private_key are only used when {where}.mode is provided")
+    if mode == "acme" and not tls["acme_directory"].startswith("https://"):
+        problems.append(f"{where}.acme_directory: {tls['acme_directory']!r} must be an https:// URL")
+    if tls["hsts_max_age"] < 0:
+        problems.append(f"{where}.hsts_max_age: {tls['hsts_max_age']} must not be negative")
+    if tls["hsts_preload"] and not (tls["hsts_include_subdomains"] and tls["hsts_max_age"] >= HSTS_PRELOAD_MIN_AGE):
+        problems.append(
+            f"{where}.hsts_preload needs {where}.hsts_include_subdomains and an hsts_max_age of at "
+            f"least {HSTS_PRELOAD_MIN_AGE} (a year)"
+        )
+    return problems
+
+
 def _shared_problems(params):
     problems = []
     for field in ("shared_dirs", "shared_files"):
@@ -194,6 +220,21 @@ def _shared_problems(params):
             f"{VARIABLE}.shared_dirs and {VARIABLE}.shared_files both list {', '.join(sorted(both))}"
         )
     return problems
+
+
+def _tls_paths(name, etc_dir, tls):
+    """Where the site's certificate and key live on the host."""
+    if tls["mode"] == "acme":  # certbot's layout, under the app's name
+        directory, stem = f"/etc/letsencrypt/live/{name}", ""
+    else:  # a generated certificate never stands in for a provided one, or back
+        directory, stem = f"{etc_dir}/tls", ("self-signed-" if tls["mode"] == "self_signed" else "")
+    return {
+        "tls_enabled": tls["mode"] != "none",
+        "tls_dir": directory,
+        "tls_certificate": f"{directory}/{stem}fullchain.pem",
+        "tls_private_key": f"{directory}/{stem}privkey.pem",
+        "acme_webroot": "/var/lib/flaskops/acme",
+    }
 
 
 def app_problems(app):
@@ -274,6 +315,7 @@ def app_facts(app):
         "server_name": params["domain"],
         "redirect_names": [f"www.{params['domain']}"] if params["www_redirect"] else [],
         "static_path": static_dir,
+        **_tls_paths(name, etc_dir, params["tls"]),
     }
     clash = set(params) & set(derived)
     if clash:  # a derived name must never shadow a field the user set

@@ -101,6 +101,12 @@ def test_ipv6_loopback_is_bracketed():
         ({"source": {"type": "pip", "spec": "a", "repo": "/r"}}, "flaskops_app.source.repo is only used"),
         ({"source": {"type": "dist"}}, "flaskops_app.source.path is required"),
         ({"source": {"type": "dist", "path": "/x/hello.egg"}}, "not a wheel or sdist"),
+        ({"tls": {"mode": "provided"}}, "flaskops_app.tls.certificate is required"),
+        ({"tls": {"mode": "self_signed", "private_key": "/k"}}, "only used when flaskops_app.tls.mode is provided"),
+        ({"tls": {"mode": "acme", "acme_directory": "http://acme.test/dir"}}, "flaskops_app.tls.acme_directory"),
+        ({"tls": {"mode": "on"}}, "tls"),
+        ({"tls": {"hsts_preload": True}}, "flaskops_app.tls.hsts_preload"),
+        ({"tls": {"hsts_max_age": -1}}, "flaskops_app.tls.hsts_max_age"),
         ({"shared_dirs": ["../etc"]}, "flaskops_app.shared_dirs"),
         ({"shared_dirs": ["/var/data"]}, "flaskops_app.shared_dirs"),
         ({"shared_files": ["a//b"]}, "flaskops_app.shared_files"),
@@ -174,3 +180,15 @@ def test_static_folder_is_relative_to_the_code_or_absolute():
     assert app_filter.app_facts(pip_app)["static_path"] == ""
     pip_app["static_dir"] = "/var/www/hello"
     assert app_filter.app_facts(pip_app)["static_path"] == "/var/www/hello"
+
+
+def test_tls_paths_follow_the_mode():
+    assert app_filter.app_facts(VALID)["tls_enabled"] is False
+    acme = app_filter.app_facts(with_(tls={"mode": "acme"}))
+    assert acme["tls_enabled"] is True
+    assert acme["tls_certificate"] == "/etc/letsencrypt/live/hello/fullchain.pem"
+    own = app_filter.app_facts(with_(tls={"mode": "self_signed"}))
+    assert own["tls_private_key"] == "/etc/flaskops/hello/tls/self-signed-privkey.pem"
+    provided = app_filter.app_facts(with_(tls={"mode": "provided", "certificate": "/c", "private_key": "/k"}))
+    assert provided["tls_private_key"] == "/etc/flaskops/hello/tls/privkey.pem"
+    assert own["tls"]["profile"] == "intermediate" and own["tls"]["hsts_max_age"] == 63072000

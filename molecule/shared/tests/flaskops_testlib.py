@@ -44,17 +44,43 @@ def unit(app):  # pylint: disable=redefined-outer-name
     return unit_of(app)
 
 
-def http(host, path="/", *, host_header=None, headers=None, interface=None, port=80):
-    """GET http://127.0.0.1:<port><path> from inside the container."""
+def site_scheme(host):
+    """"https" when the converged app has TLS on, else "http"."""
+    tls = host.ansible.get_variables()["flaskops_app"].get("tls") or {}
+    return "https" if tls.get("mode", "none") != "none" else "http"
+
+
+def site_target(host, name, path="/", scheme=None):
+    """curl arguments that reach the site for host name `name` on this container's
+    loopback address, over https (any certificate) when the app has TLS on."""
+    scheme = scheme or site_scheme(host)
+    if scheme == "https":
+        return ["-k", "--resolve", f"{name}:443:127.0.0.1", f"https://{name}:443{path}"]
+    return ["-H", f"Host: {name}", f"http://127.0.0.1:80{path}"]
+
+
+def quoted(args):
+    return " ".join(f"'{arg}'" for arg in args)
+
+
+def http(host, path="/", *, host_header=None, headers=None, interface=None, port=None, scheme=None):
+    """GET <path> of the site from inside the container.
+
+    With host_header, the request goes to that site name the way a client would
+    come (https when the app has TLS on); without it, to http://127.0.0.1:<port>.
+    """
     cmd = ["curl", "-sS", "-i", "--max-time", "10"]
     if interface:
         cmd += ["--interface", interface]
-    if host_header:
-        cmd += ["-H", f"Host: {host_header}"]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
-    cmd.append(f"http://127.0.0.1:{port}{path}")
-    result = host.run_expect([0], " ".join(f"'{part}'" for part in cmd))
+    if host_header and port is None:
+        cmd += site_target(host, host_header, path, scheme)
+    else:
+        if host_header:
+            cmd += ["-H", f"Host: {host_header}"]
+        cmd.append(f"http://127.0.0.1:{port or 80}{path}")
+    result = host.run_expect([0], quoted(cmd))
     head, _, body = result.stdout.replace("\r\n", "\n").partition("\n\n")
     lines = head.split("\n")
     status = int(lines[0].split()[1])
