@@ -272,6 +272,7 @@ def app_facts(app):
         bind = f"{host}:{params['port']}"
         upstream_server = bind
 
+    redirect_names = [f"www.{params['domain']}"] if params["www_redirect"] else []
     has_code_dir = params["source"]["type"] in CODE_SOURCES
     static_dir = params["static_dir"]
     if static_dir and not os.path.isabs(static_dir):
@@ -313,7 +314,9 @@ def app_facts(app):
         "upstream_server": upstream_server,
         "site": name,
         "server_name": params["domain"],
-        "redirect_names": [f"www.{params['domain']}"] if params["www_redirect"] else [],
+        "redirect_names": redirect_names,
+        # Every name the site answers to: what its certificate must cover.
+        "site_names": [params["domain"]] + redirect_names,
         "static_path": static_dir,
         **_tls_paths(name, etc_dir, params["tls"]),
     }

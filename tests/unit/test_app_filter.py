@@ -192,3 +192,8 @@ def test_tls_paths_follow_the_mode():
     provided = app_filter.app_facts(with_(tls={"mode": "provided", "certificate": "/c", "private_key": "/k"}))
     assert provided["tls_private_key"] == "/etc/flaskops/hello/tls/privkey.pem"
     assert own["tls"]["profile"] == "intermediate" and own["tls"]["hsts_max_age"] == 63072000
+
+
+def test_site_names_are_the_domain_and_its_www_name_when_redirected():
+    assert app_filter.app_facts(VALID)["site_names"] == ["example.com", "www.example.com"]
+    assert app_filter.app_facts(with_(www_redirect=False))["site_names"] == ["example.com"]
