@@ -17,13 +17,14 @@ export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(BIN):$(PATH)
 export PY_COLORS := 0
 
-.PHONY: help venv collection engine images lint unit molecule test demo demo-down clean
+.PHONY: help venv collection engine images lint unit molecule test bench demo demo-down clean
 
 help:
 	@echo "make demo        deploy the sample app into the container flaskops-demo, on http://localhost:8080/"
 	@echo "make demo-down   remove the demo container"
 	@echo "make test        everything: lint, unit tests, every Molecule scenario"
 	@echo "make molecule S=<scenario>   one Molecule scenario ($(SCENARIOS))"
+	@echo "make bench       benchmarks (about 12 min): writes benchmarks/results/"
 	@echo "make lint | unit"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -56,6 +57,14 @@ molecule: venv collection images
 
 test: lint unit
 	@set -e; for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule S=$$s; done
+
+$(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt
+	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
+	touch $@
+
+bench: $(VENV)/.bench collection engine
+	scripts/images.sh bookworm
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 demo: venv collection engine
 	scripts/images.sh bookworm

@@ -1,0 +1,532 @@
+#!/usr/bin/env python3
+"""flaskops.deploy benchmarks: serving, static files, release switch, converge time.
+
+    make bench            (or: .venv/bin/python benchmarks/bench.py [--keep] [--quick])
+
+Deploys the sample app with the collection into a systemd container of its own
+(flaskops-bench), runs wrk inside that container against its own loopback, and
+writes benchmarks/results/: README.md (tables, machine, date), results.json and
+PNG plots. It reports; it does not gate CI. Absolute numbers drift on a shared
+machine, so every comparison is a ratio of numbers taken in the same run, and
+the serving variants are measured in interleaved rounds (median of the rounds).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+CONTAINER = "flaskops-bench"
+IMAGE = "flaskops/debian-systemd:bookworm"
+DOMAIN = "bench.test"
+APP = "hello"
+UNIT = f"flaskops-{APP}"
+
+# The seed recipe's nginx block, verbatim but for the port: proxy_pass to
+# 127.0.0.1:8000 with Host / X-Real-IP / X-Forwarded-For and nothing else
+# (HTTP/1.0 to Gunicorn, so no upstream keepalive).
+SEED_SITE = """\
+# The seed recipe's server block (benchmark baseline, not managed by Ansible).
+server {
+    listen 8081 default_server;
+    server_name _;
+    location / {
+        proxy_pass http://127.0.0.1:8000;
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+}
+"""
+
+URLS = {
+    "direct": "http://127.0.0.1:8000",     # Gunicorn itself, no nginx
+    "generated": "http://127.0.0.1:80",    # the collection's nginx site
+    "seed": "http://127.0.0.1:8081",       # the seed recipe's nginx block
+}
+
+
+def log(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run(cmd: list[str], check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=check, text=True, **kwargs)
+
+
+def sh(script: str, check: bool = True) -> str:
+    """Run a shell command in the benchmark container and return its output."""
+    result = run(["docker", "exec", CONTAINER, "sh", "-c", script],
+                 check=False, capture_output=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"in {CONTAINER}: {script}\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+# --------------------------------------------------------------------- wrk
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if not match:
+        raise ValueError(f"unreadable latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_wrk(report: str) -> dict:
+    """The numbers of a `wrk --latency` report: requests/s, p50/p99 in ms, failures."""
+    def number(pattern: str, default: float = 0.0) -> float:
+        match = re.search(pattern, report)
+        return float(match.group(1)) if match else default
+
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", report, re.MULTILINE))
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
+    socket_errors = sum(int(n) for n in errors.groups()) if errors else 0
+    non2xx = int(number(r"Non-2xx or 3xx responses: (\d+)"))
+    return {
+        "rps": number(r"Requests/sec:\s+([\d.]+)"),
+        "requests": int(number(r"(\d+) requests in")),
+        "p50_ms": _ms(latency["50"]) if "50" in latency else None,
+        "p99_ms": _ms(latency["99"]) if "99" in latency else None,
+        "non2xx": non2xx,
+        "socket_errors": socket_errors,
+        "failed": non2xx + socket_errors,
+    }
+
+
+def wrk(url: str, seconds: int, connections: int = 32) -> dict:
+    report = sh(f"wrk -t2 -c{connections} -d{seconds}s --timeout 10s --latency "
+                f"-H 'Host: {DOMAIN}' {url}")
+    return parse_wrk(report)
+
+
+def wrk_background(url: str) -> None:
+    sh("rm -f /tmp/wrk.out; nohup wrk -t2 -c16 -d600s --timeout 10s --latency "
+       f"-H 'Host: {DOMAIN}' {url} > /tmp/wrk.out 2>&1 &")
+    time.sleep(2)
+
+
+def wrk_stop() -> dict:
+    sh("pkill -INT -x wrk", check=False)
+    for _ in range(50):
+        if "Requests/sec" in sh("cat /tmp/wrk.out", check=False):
+            break
+        time.sleep(0.2)
+    return parse_wrk(sh("cat /tmp/wrk.out"))
+
+
+def interleaved(variants: dict[str, str], rounds: int, seconds: int) -> dict:
+    """Measure each variant `rounds` times, round-robin; keep the median round by rps."""
+    samples: dict[str, list[dict]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, url in variants.items():
+            samples[name].append(wrk(url, seconds))
+    result = {}
+    for name, runs in samples.items():
+        median_rps = statistics.median(r["rps"] for r in runs)
+        best = min(runs, key=lambda r: abs(r["rps"] - median_rps))
+        result[name] = dict(best, rps=median_rps, rounds=[r["rps"] for r in runs])
+    return result
+
+
+# ----------------------------------------------------------------- ansible
+
+class Deployment:
+    """The sample app, deployed with flaskops.deploy.site into the container."""
+
+    def __init__(self, workdir: Path):
+        self.source = workdir / "hello"
+        shutil.copytree(ROOT / "examples" / "hello", self.source,
+                        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+        self.inventory = workdir / "inventory.yml"
+        self.inventory.write_text(json.dumps({
+            "flaskops": {
+                "hosts": {CONTAINER: {"ansible_connection": "community.docker.docker"}},
+                "vars": {
+                    "flaskops_app": {
+                        "name": APP,
+                        "domain": DOMAIN,
+                        "source": {"type": "local", "path": str(self.source)},
+                        "wsgi": "hello:app",
+                        "environment": {"HELLO_GREETING": "Hello"},
+                    },
+                    "nginx_site_manage_nginx_conf": True,
+                    "gunicorn_ca_certificates": "{{ query('ansible.builtin.fileglob', "
+                                                "'/usr/local/share/ca-certificates/*.crt') }}",
+                },
+            },
+        }, indent=2))
+
+    def set_version(self, version: str) -> None:
+        module = self.source / "hello.py"
+        module.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{version}"',
+                                 module.read_text()))
+
+    def converge(self, extra: dict | None = None) -> tuple[float, dict]:
+        """Run the site playbook; return its wall time and the play recap's counts."""
+        cmd = ["ansible-playbook", "-i", str(self.inventory), "flaskops.deploy.site"]
+        if extra:
+            cmd += ["-e", json.dumps(extra)]
+        start = time.monotonic()
+        result = run(cmd, check=False, capture_output=True)
+        elapsed = time.monotonic() - start
+        if result.returncode != 0:
+            sys.stdout.write(result.stdout[-4000:])
+            raise RuntimeError(f"{' '.join(cmd)} failed (exit {result.returncode})")
+        recap = re.search(r"ok=(\d+)\s+changed=(\d+)", result.stdout.split("PLAY RECAP")[-1])
+        return elapsed, {"ok": int(recap.group(1)), "changed": int(recap.group(2))}
+
+
+# --------------------------------------------------------------- container
+
+def start_container() -> None:
+    run(["docker", "rm", "-f", CONTAINER], check=False, capture_output=True)
+    # What systemd needs in a container here (README, "How it is tested").
+    run(["docker", "run", "-d", "--name", CONTAINER, "--hostname", CONTAINER,
+         "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+         "--tmpfs", "/run", "--tmpfs", "/run/lock", "--cap-add", "SYS_ADMIN",
+         "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+         IMAGE, "/lib/systemd/systemd"], capture_output=True)
+    for _ in range(60):
+        state = sh("systemctl is-system-running || true", check=False).strip()
+        if state in ("running", "degraded"):
+            return
+        time.sleep(1)
+    raise RuntimeError(f"systemd in {CONTAINER} did not come up")
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gib": round(mem_kb / 2**20, 1),
+        "kernel": platform.release(),
+        "container": f"{IMAGE} (systemd), load generator wrk inside it, on its loopback",
+        "nginx": sh("nginx -v 2>&1").strip().split("/")[-1],
+        "gunicorn": sh(f"/srv/{APP}/current/venv/bin/gunicorn --version 2>&1 || "
+                       f"ls /srv/{APP}", check=False).strip(),
+        "wrk": "wrk -t2 -c32 --latency (switches: -c16)",
+    }
+
+
+# ---------------------------------------------------------------- the run
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="leave the container running")
+    parser.add_argument("--quick", action="store_true",
+                        help="short rounds, no tuning matrix (to try the script out)")
+    args = parser.parse_args()
+    seconds, rounds = (3, 1) if args.quick else (6, 3)
+    began = time.monotonic()
+    results: dict = {"rounds": rounds, "seconds_per_round": seconds}
+
+    log(f"starting {CONTAINER} ({IMAGE})")
+    start_container()
+    workdir = Path(tempfile.mkdtemp(prefix="flaskops-bench-"))
+    try:
+        deployment = Deployment(workdir)
+
+        log("converge: first run on a fresh host")
+        first, first_recap = deployment.converge()
+        log(f"first converge {first:.1f} s; now the no-op re-run")
+        noop, noop_recap = deployment.converge()
+        if noop_recap["changed"]:
+            raise RuntimeError(f"the re-run changed {noop_recap['changed']} things")
+        results["converge"] = {"first_s": first, "first_recap": first_recap,
+                               "noop_s": noop, "noop_recap": noop_recap}
+
+        log("installing wrk and the seed recipe's nginx block (port 8081)")
+        sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null")
+        sh(f"cat > /etc/nginx/sites-enabled/seed-baseline <<'EOF'\n{SEED_SITE}EOF\n"
+           "nginx -t 2>/dev/null && systemctl reload nginx")
+        results["machine"] = machine()
+
+        log("serving: Gunicorn directly vs the generated site vs the seed block")
+        results["serving"] = interleaved(
+            {name: f"{url}/" for name, url in URLS.items()}, rounds, seconds)
+
+        log("static file: nginx vs Flask")
+        results["static"] = interleaved(
+            {"nginx": f"{URLS['generated']}/static/style.css",
+             "flask": f"{URLS['direct']}/static/style.css"}, rounds, seconds)
+
+        log("redeploy: a new release (1.0.1), no load")
+        deployment.set_version("1.0.1")
+        redeploy, redeploy_recap = deployment.converge()
+        results["converge"].update(redeploy_s=redeploy, redeploy_recap=redeploy_recap)
+
+        log("release switch under load: the collection's deploy of release 1.0.2")
+        deployment.set_version("1.0.2")
+        wrk_background(f"{URLS['generated']}/version")
+        under_load, _ = deployment.converge()
+        collection_switch = wrk_stop()
+        served = sh(f"curl -s -H 'Host: {DOMAIN}' {URLS['generated']}/version").strip()
+        if served != "1.0.2":
+            raise RuntimeError(f"after the redeploy /version says {served!r}")
+        results["converge"]["redeploy_under_load_s"] = under_load
+
+        log("release switch under load: naive stop/start of Gunicorn")
+        wrk_background(f"{URLS['generated']}/version")
+        sh(f"systemctl stop {UNIT}.service {UNIT}.socket && "
+           f"systemctl start {UNIT}.socket {UNIT}.service")
+        time.sleep(3)
+        naive_switch = wrk_stop()
+        results["switch"] = {"collection": collection_switch, "naive": naive_switch}
+
+        if not args.quick:
+            results["tuning"] = tuning(deployment, rounds=2, seconds=5)
+    finally:
+        if not args.keep:
+            run(["docker", "rm", "-f", CONTAINER], check=False, capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    results["wall_s"] = time.monotonic() - began
+    results["goals"] = goals(results)
+    write_results(results, quick=args.quick)
+    log(f"done in {results['wall_s'] / 60:.1f} min; see benchmarks/results/README.md")
+    return 0
+
+
+def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
+    """Each setting the generated configuration chose, against its alternative.
+
+    Every row is a re-converge with one variable changed, measured through the
+    generated site (and the static file), against the defaults measured again
+    right before it.
+    """
+    access_log = "access_log /var/log/nginx/access.log combined buffer=64k flush=5s;"
+    variants = [
+        ("defaults (gthread, 2 threads, 2xCPU+1 workers, TCP, keepalive 16)", {}),
+        ("worker class sync (no keep-alive to nginx)", {"gunicorn_worker_class": "sync"}),
+        ("workers = CPUs + 1", {"gunicorn_workers": (os.cpu_count() or 2) + 1}),
+        ("unix socket instead of TCP", {"flaskops_app": {**app_definition(deployment),
+                                                         "unix_socket": True}}),
+        ("access log buffered (64k, flush 5 s)", {"nginx_site_extra_directives": [access_log]}),
+        ("open_file_cache for static files",
+         {"nginx_site_extra_directives": ["open_file_cache max=1000 inactive=30s;"]}),
+    ]
+    rows = []
+    for label, extra in variants:
+        log(f"tuning: {label}")
+        elapsed, _ = deployment.converge(extra)
+        sh(f"until curl -fs -o /dev/null -H 'Host: {DOMAIN}' {URLS['generated']}/health; "
+           "do sleep 0.2; done")
+        measured = interleaved({"app": f"{URLS['generated']}/",
+                                "static": f"{URLS['generated']}/static/style.css"},
+                               rounds, seconds)
+        rows.append({"variant": label, "extra_vars": extra, "converge_s": elapsed,
+                     "rps": measured["app"]["rps"], "p99_ms": measured["app"]["p99_ms"],
+                     "static_rps": measured["static"]["rps"]})
+    deployment.converge()  # back to the defaults
+    return rows
+
+
+def app_definition(deployment: Deployment) -> dict:
+    import yaml  # ansible's dependency, in the same venv
+    return yaml.safe_load(deployment.inventory.read_text())["flaskops"]["vars"]["flaskops_app"]
+
+
+def goals(results: dict) -> list[dict]:
+    serving, static, switch = results["serving"], results["static"], results["switch"]
+    checks = [
+        ("generated site >= 1.0x Gunicorn directly",
+         serving["generated"]["rps"] / serving["direct"]["rps"], 1.0),
+        ("generated site >= 1.6x seed block",
+         serving["generated"]["rps"] / serving["seed"]["rps"], 1.6),
+        ("static file by nginx >= 10x by Flask",
+         static["nginx"]["rps"] / static["flask"]["rps"], 10.0),
+    ]
+    rows = [{"goal": goal, "value": f"{value:.2f}x", "met": value >= target}
+            for goal, value, target in checks]
+    failed = switch["collection"]["failed"]
+    rows.append({"goal": "0 failed requests during the collection's release switch",
+                 "value": str(failed), "met": failed == 0})
+    return rows
+
+
+# ---------------------------------------------------------------- results
+
+def write_results(results: dict, quick: bool) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    plots(results)
+    (RESULTS / "README.md").write_text(markdown(results, quick))
+
+
+def plots(results: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    serving = results["serving"]
+    names = ["direct", "generated", "seed"]
+    labels = ["Gunicorn\ndirectly", "generated\nnginx site", "seed recipe's\nnginx block"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.bar(labels, [serving[n]["rps"] for n in names], color=["#888", "#2a7", "#c66"])
+    left.set_title("GET / requests per second (higher is better)")
+    width = 0.38
+    xs = range(len(names))
+    right.bar([x - width / 2 for x in xs], [serving[n]["p50_ms"] for n in names], width,
+              label="p50")
+    right.bar([x + width / 2 for x in xs], [serving[n]["p99_ms"] for n in names], width,
+              label="p99")
+    right.set_xticks(list(xs), labels)
+    right.set_title("latency in ms (lower is better)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "serving.png", dpi=100)
+    plt.close(fig)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    static = results["static"]
+    left.bar(["nginx", "Flask (send_file)"], [static["nginx"]["rps"], static["flask"]["rps"]],
+             color=["#2a7", "#888"])
+    left.set_title("static/style.css requests per second")
+    switch = results["switch"]
+    right.bar(["collection's deploy\n(socket held, restart)", "naive stop/start"],
+              [switch["collection"]["failed"], switch["naive"]["failed"]],
+              color=["#2a7", "#c66"])
+    right.set_title("failed requests during a release switch")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "static-and-switch.png", dpi=100)
+    plt.close(fig)
+
+    converge = results["converge"]
+    fig, axis = plt.subplots(figsize=(6, 3.5))
+    axis.barh(["first converge", "no-op re-run", "redeploy (new release)"],
+              [converge["first_s"], converge["noop_s"], converge["redeploy_s"]], color="#47a")
+    axis.set_xlabel("seconds")
+    axis.set_title("ansible-playbook flaskops.deploy.site wall time")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "converge.png", dpi=100)
+    plt.close(fig)
+
+    if results.get("tuning"):
+        rows = results["tuning"]
+        fig, axis = plt.subplots(figsize=(9, 4))
+        axis.barh([r["variant"] for r in rows][::-1], [r["rps"] for r in rows][::-1],
+                  color="#47a")
+        axis.set_xlabel("GET / requests per second through the generated site")
+        fig.tight_layout()
+        fig.savefig(RESULTS / "tuning.png", dpi=100)
+        plt.close(fig)
+
+
+def markdown(results: dict, quick: bool) -> str:
+    m, serving, static = results["machine"], results["serving"], results["static"]
+    switch, converge = results["switch"], results["converge"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (benchmarks/bench.py); do not edit by hand.",
+        "" if not quick else "**A --quick run: short rounds, no tuning matrix.**",
+        "",
+        f"- Date: {m['date']}; the whole run took {results['wall_s'] / 60:.1f} min",
+        f"- Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory_gib']} GiB, Linux {m['kernel']}",
+        f"- Where: {m['container']}",
+        f"- Versions: nginx {m['nginx']}, {m['gunicorn']}",
+        f"- Load: {m['wrk']}; {results['rounds']} interleaved rounds of "
+        f"{results['seconds_per_round']} s per variant, median shown",
+        "",
+        "## Goals",
+        "",
+        "| goal | measured | met |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {g['goal']} | {g['value']} | {'yes' if g['met'] else '**no**'} |"
+              for g in results["goals"]]
+    lines += [
+        "",
+        "## Serving GET / (the sample app's page)",
+        "",
+        "![serving](serving.png)",
+        "",
+        "| variant | requests/s | ratio to direct | p50 ms | p99 ms | failed | rounds (req/s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, label in (("direct", "Gunicorn directly (127.0.0.1:8000)"),
+                        ("generated", "the collection's nginx site"),
+                        ("seed", "the seed recipe's nginx block")):
+        row = serving[name]
+        lines.append(f"| {label} | {row['rps']:.0f} | "
+                     f"{row['rps'] / serving['direct']['rps']:.2f}x | {row['p50_ms']:.2f} | "
+                     f"{row['p99_ms']:.2f} | {row['failed']} | "
+                     f"{', '.join(f'{r:.0f}' for r in row['rounds'])} |")
+    lines += [
+        "",
+        "## Static file and release switch",
+        "",
+        "![static and switch](static-and-switch.png)",
+        "",
+        "| static/style.css | requests/s | p99 ms |",
+        "|---|---|---|",
+        f"| nginx | {static['nginx']['rps']:.0f} | {static['nginx']['p99_ms']:.2f} |",
+        f"| Flask | {static['flask']['rps']:.0f} | {static['flask']['p99_ms']:.2f} |",
+        "",
+        "| release switch under load (GET /version through nginx) | requests | failed |",
+        "|---|---|---|",
+        f"| the collection's deploy of a new release | {switch['collection']['requests']} | "
+        f"{switch['collection']['failed']} |",
+        f"| naive `systemctl stop` + `start` of Gunicorn | {switch['naive']['requests']} | "
+        f"{switch['naive']['failed']} |",
+        "",
+        "## Converge (ansible-playbook over `docker exec`)",
+        "",
+        "![converge](converge.png)",
+        "",
+        "| run | seconds | tasks ok | changed |",
+        "|---|---|---|---|",
+        f"| first converge | {converge['first_s']:.1f} | {converge['first_recap']['ok']} | "
+        f"{converge['first_recap']['changed']} |",
+        f"| no-op re-run | {converge['noop_s']:.1f} | {converge['noop_recap']['ok']} | "
+        f"{converge['noop_recap']['changed']} |",
+        f"| redeploy of a new release | {converge['redeploy_s']:.1f} | "
+        f"{converge['redeploy_recap']['ok']} | {converge['redeploy_recap']['changed']} |",
+        f"| the same, under wrk's full load (switch test) | "
+        f"{converge['redeploy_under_load_s']:.1f} | | |",
+    ]
+    if results.get("tuning"):
+        base = results["tuning"][0]
+        lines += [
+            "",
+            "## Tuning: each default against its alternative",
+            "",
+            "Each row re-converges with one setting changed and measures through the",
+            "generated site; ratios are to the defaults row.",
+            "",
+            "![tuning](tuning.png)",
+            "",
+            "| variant | GET / req/s | ratio | p99 ms | static req/s | ratio |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in results["tuning"]:
+            lines.append(f"| {row['variant']} | {row['rps']:.0f} | "
+                         f"{row['rps'] / base['rps']:.2f}x | {row['p99_ms']:.2f} | "
+                         f"{row['static_rps']:.0f} | "
+                         f"{row['static_rps'] / base['static_rps']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
