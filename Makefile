@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 PYTHON ?= python3
 COLLECTIONS := $(CURDIR)/.cache/collections
 S ?= default
-SCENARIOS := default platforms releases tls
+SCENARIOS := default apps platforms releases tls
 
 # The collection is found by FQCN as ansible_collections/flaskops/deploy under
 # COLLECTIONS (a link to this checkout); the pinned `ansible` package supplies

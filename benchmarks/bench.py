@@ -315,16 +315,16 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
     generated site (and the static file), against the defaults measured again
     right before it.
     """
-    access_log = "access_log /var/log/nginx/access.log combined buffer=64k flush=5s;"
     variants = [
-        ("defaults (gthread, 2 threads, 2xCPU+1 workers, TCP, keepalive 16)", {}),
+        ("defaults (gthread, 2 threads, 2xCPU+1 workers, TCP, keepalive 16, "
+         "buffered log, open_file_cache)", {}),
         ("worker class sync (no keep-alive to nginx)", {"gunicorn_worker_class": "sync"}),
         ("workers = CPUs + 1", {"gunicorn_workers": (os.cpu_count() or 2) + 1}),
         ("unix socket instead of TCP", {"flaskops_app": {**app_definition(deployment),
                                                          "unix_socket": True}}),
-        ("access log buffered (64k, flush 5 s)", {"nginx_site_extra_directives": [access_log]}),
-        ("open_file_cache for static files",
-         {"nginx_site_extra_directives": ["open_file_cache max=1000 inactive=30s;"]}),
+        ("no upstream keepalive (a connection per request)", {"nginx_site_upstream_keepalive": 0}),
+        ("access log unbuffered", {"nginx_site_access_log_buffer": ""}),
+        ("no open_file_cache for static files", {"nginx_site_static_open_file_cache": 0}),
     ]
     rows = []
     for label, extra in variants:

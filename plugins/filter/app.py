@@ -111,6 +111,9 @@ def _validate(app):
             f"{MAX_TRUSTED_PROXIES} (or set {VARIABLE}.proxy_fix: false)"
         )
 
+    if params["remove_data"] and params["state"] != "absent":
+        problems.append(f"{VARIABLE}.remove_data is only used with {VARIABLE}.state: absent")
+
     if params["keep_releases"] < 1:
         problems.append(f"{VARIABLE}.keep_releases: {params['keep_releases']} must be at least 1")
 
@@ -242,6 +245,50 @@ def app_problems(app):
     return _validate(app)[1]
 
 
+def _renamed(problem, where):
+    """A problem of one app, named for where the app sits (flaskops_apps[2])."""
+    return re.sub(rf"\b{VARIABLE}\b", where, problem)
+
+
+def apps_problems(apps, variable="flaskops_apps"):
+    """List what is wrong with the apps of one host, each alone and all together.
+
+    Every app must be valid on its own; together, no two may share a name (or the
+    names derived from it), a root directory, a listening address or a site name.
+    Each clash names both apps, so the user can tell which one to change.
+    """
+    if variable == VARIABLE:  # one app, described the classic way
+        return app_problems(apps)
+    if not isinstance(apps, list) or not apps:
+        return [f"{variable} must be a non-empty list of app definitions"]
+
+    problems, checked = [], []
+    for index, app in enumerate(apps):
+        where = f"{variable}[{index}]"
+        params, own = _validate(app)
+        problems.extend(_renamed(problem, where) for problem in own)
+        if not own:
+            checked.append((f"{where} ({params['name']})", app_facts(app)))
+
+    claims = {}  # (kind, value) -> the first app that claimed it
+    for label, facts in checked:
+        present = facts["state"] == "present"
+        mine = [("name", facts["name"]), ("nginx upstream", facts["upstream_name"]),
+                ("root directory", facts["root_dir"])]
+        if present:
+            if facts["unix_socket"]:
+                mine.append(("socket", facts["socket_path"]))
+            else:
+                mine.append(("port", facts["port"]))
+            mine.extend(("site name", name) for name in facts["site_names"])
+        for kind, value in mine:
+            other = claims.setdefault((kind, value), label)
+            if other != label:
+                problems.append(f"{other} and {label} both use the {kind} {value}; "
+                                "each app needs its own")
+    return problems
+
+
 def app_facts(app):
     """The app definition with defaults applied, plus every value derived from it."""
     params, problems = _validate(app)
@@ -333,4 +380,5 @@ class FilterModule:
         return {
             "app_facts": app_facts,
             "app_problems": app_problems,
+            "apps_problems": apps_problems,
         }

@@ -145,7 +145,7 @@ def test_not_a_dict():
 
 def test_filter_module_exports():
     filters = app_filter.FilterModule().filters()
-    assert set(filters) == {"app_facts", "app_problems"}
+    assert set(filters) == {"app_facts", "app_problems", "apps_problems"}
 
 
 def test_work_dir_follows_the_source():
@@ -197,3 +197,70 @@ def test_tls_paths_follow_the_mode():
 def test_site_names_are_the_domain_and_its_www_name_when_redirected():
     assert app_filter.app_facts(VALID)["site_names"] == ["example.com", "www.example.com"]
     assert app_filter.app_facts(with_(www_redirect=False))["site_names"] == ["example.com"]
+
+
+# ------------------------------------------------------------ many apps
+
+
+def app(name, **changes):
+    base = {"name": name, "domain": f"{name}.example.com",
+            "source": {"type": "local", "path": f"/tmp/{name}"}}
+    base.update(changes)
+    return base
+
+
+def test_apps_on_distinct_ports_and_domains_are_fine():
+    apps = [app("blog"), app("shop", port=8001), app("api", unix_socket=True)]
+    assert app_filter.apps_problems(apps) == []
+
+
+def test_two_apps_on_one_port_fail_naming_both():
+    problems = app_filter.apps_problems([app("blog"), app("shop")])
+    assert problems == [
+        "flaskops_apps[0] (blog) and flaskops_apps[1] (shop) both use the port 8000; "
+        "each app needs its own"
+    ]
+
+
+def test_two_apps_answering_one_name_fail_naming_both():
+    problems = app_filter.apps_problems([
+        app("blog", domain="example.com"),
+        app("shop", port=8001, domain="www.example.com", www_redirect=False),
+    ])
+    assert len(problems) == 1
+    assert "flaskops_apps[0] (blog) and flaskops_apps[1] (shop)" in problems[0]
+    assert "site name www.example.com" in problems[0]
+
+
+def test_names_that_derive_the_same_upstream_clash():
+    problems = app_filter.apps_problems([app("my-app"), app("my_app", port=8001, domain="other.example.com")])
+    assert any("nginx upstream flaskops_my_app" in problem for problem in problems)
+
+
+def test_an_absent_app_gives_up_its_port_and_names_but_not_its_name():
+    gone = app("blog", state="absent")
+    assert app_filter.apps_problems([gone, app("shop", domain="blog.example.com")]) == []
+    assert "name blog" in app_filter.apps_problems([gone, app("blog", port=8001)])[0]
+
+
+def test_a_bad_app_in_the_list_is_named_by_its_index():
+    problems = app_filter.apps_problems([app("blog"), app("shop", port=0)])
+    assert problems == ["flaskops_apps[1].port: 0 is out of range; use 1 to 65535"]
+
+
+def test_remove_data_needs_state_absent():
+    assert app_filter.app_problems(app("blog", remove_data=True)) == [
+        "flaskops_app.remove_data is only used with flaskops_app.state: absent"
+    ]
+    assert app_filter.app_problems(app("blog", state="absent", remove_data=True)) == []
+
+
+def test_the_list_must_be_a_non_empty_list():
+    assert app_filter.apps_problems([]) == ["flaskops_apps must be a non-empty list of app definitions"]
+    assert app_filter.apps_problems({"name": "blog"})[0].startswith("flaskops_apps must be")
+
+
+def test_a_single_app_keeps_its_own_variable_name():
+    assert app_filter.apps_problems(app("blog", port=0), "flaskops_app") == [
+        "flaskops_app.port: 0 is out of range; use 1 to 65535"
+    ]

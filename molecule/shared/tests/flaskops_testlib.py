@@ -23,8 +23,10 @@ class Response:
 
 
 def app_definition(host):
-    """The flaskops_app the scenario converged with, from Molecule's inventory."""
-    return host.ansible.get_variables()["flaskops_app"]
+    """The app the scenario converged with, from Molecule's inventory: its
+    flaskops_app, or the first of its flaskops_apps."""
+    variables = host.ansible.get_variables()
+    return variables["flaskops_apps"][0] if "flaskops_apps" in variables else variables["flaskops_app"]
 
 
 def unit_of(app):
@@ -46,7 +48,7 @@ def unit(app):  # pylint: disable=redefined-outer-name
 
 def site_scheme(host):
     """"https" when the converged app has TLS on, else "http"."""
-    tls = host.ansible.get_variables()["flaskops_app"].get("tls") or {}
+    tls = app_definition(host).get("tls") or {}
     return "https" if tls.get("mode", "none") != "none" else "http"
 
 

@@ -48,7 +48,8 @@ def test_nginx_serves_the_app(host, app):
     response = http(host, "/", host_header=app["domain"])
     assert response.status == 200
     # The greeting comes from the app's environment (flaskops_app.environment).
-    assert "Howdy from flaskops.deploy" in response.body
+    greeting = (app.get("environment") or {}).get("HELLO_GREETING", "Hello")
+    assert f"{greeting} from flaskops.deploy" in response.body
 
 
 def test_only_the_app_user_can_read_the_environment_file(host, app):
