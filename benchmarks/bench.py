@@ -246,7 +246,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="short rounds, no tuning matrix (to try the script out)")
     args = parser.parse_args()
-    seconds, rounds = (3, 1) if args.quick else (6, 3)
+    seconds, rounds = (3, 1) if args.quick else (5, 3)
     began = time.monotonic()
     results: dict = {"rounds": rounds, "seconds_per_round": seconds}
 
@@ -304,7 +304,7 @@ def main() -> int:
         results["switch"] = {"collection": collection_switch, "naive": naive_switch}
 
         if not args.quick:
-            results["tuning"] = tuning(deployment, rounds=2, seconds=5)
+            results["tuning"] = tuning(deployment, rounds=2, seconds=4)
     finally:
         if not args.keep:
             run(["docker", "rm", "-f", CONTAINER], check=False, capture_output=True)
@@ -320,9 +320,9 @@ def main() -> int:
 def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
     """Each setting the generated configuration chose, against its alternative.
 
-    Every row is a re-converge with one variable changed, measured through the
-    generated site (and the static file), against the defaults measured again
-    right before it.
+    Every row is a re-converge with one variable changed from the defaults,
+    measured through the generated site (and the static file) after a warm-up.
+    The defaults are measured first and last; the two show the drift.
     """
     variants = [
         ("defaults (gthread, 2 threads, 2xCPU+1 workers, TCP, keepalive 16, "
@@ -334,6 +334,7 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
         ("no upstream keepalive (a connection per request)", {"nginx_site_upstream_keepalive": 0}),
         ("access log unbuffered", {"nginx_site_access_log_buffer": ""}),
         ("no open_file_cache for static files", {"nginx_site_static_open_file_cache": 0}),
+        ("defaults again (how far the machine drifted during the rows)", {}),
     ]
     rows = []
     for label, extra in variants:
@@ -342,13 +343,14 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
         elapsed, _ = deployment.converge(extra, tags="gunicorn,nginx_site")
         sh(f"until curl -fs -o /dev/null -H 'Host: {DOMAIN}' {URLS['generated']}/health; "
            "do sleep 0.2; done")
+        # Freshly restarted workers and cold caches: a discarded warm-up first.
+        wrk(f"{URLS['generated']}/", 2)
         measured = interleaved({"app": f"{URLS['generated']}/",
                                 "static": f"{URLS['generated']}/static/style.css"},
                                rounds, seconds)
         rows.append({"variant": label, "extra_vars": extra, "converge_s": elapsed,
                      "rps": measured["app"]["rps"], "p99_ms": measured["app"]["p99_ms"],
                      "static_rps": measured["static"]["rps"]})
-    deployment.converge(tags="gunicorn,nginx_site")  # back to the defaults
     return rows
 
 
@@ -523,7 +525,8 @@ def markdown(results: dict, quick: bool) -> str:
             "## Tuning: each default against its alternative",
             "",
             "Each row re-converges with one setting changed and measures through the",
-            "generated site; ratios are to the defaults row.",
+            "generated site after a warm-up; ratios are to the first defaults row, and",
+            "the last row (the defaults again) shows how far the machine drifted.",
             "",
             "![tuning](tuning.png)",
             "",
