@@ -268,7 +268,7 @@ def apps_problems(apps, variable="flaskops_apps"):
         params, own = _validate(app)
         problems.extend(_renamed(problem, where) for problem in own)
         if not own:
-            checked.append((f"{where} ({params['name']})", app_facts(app)))
+            checked.append((f"{where} ({params['name']})", _derive(params)))
 
     claims = {}  # (kind, value) -> the first app that claimed it
     for label, facts in checked:
@@ -294,7 +294,11 @@ def app_facts(app):
     params, problems = _validate(app)
     if problems:
         raise AnsibleFilterError("Invalid app definition:\n- " + "\n- ".join(problems))
+    return _derive(params)
 
+
+def _derive(params):
+    """A valid app definition (defaults applied) with every value derived from it."""
     name = params["name"]
     root = params["root"] or f"/srv/{name}"
     # Everything the service runs is reached through the `current` link, which a
