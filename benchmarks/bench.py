@@ -160,18 +160,19 @@ class Deployment:
         self.source = workdir / "hello"
         shutil.copytree(ROOT / "examples" / "hello", self.source,
                         ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+        self.app = {
+            "name": APP,
+            "domain": DOMAIN,
+            "source": {"type": "local", "path": str(self.source)},
+            "wsgi": "hello:app",
+            "environment": {"HELLO_GREETING": "Hello"},
+        }
         self.inventory = workdir / "inventory.yml"
         self.inventory.write_text(json.dumps({
             "flaskops": {
                 "hosts": {CONTAINER: {"ansible_connection": "community.docker.docker"}},
                 "vars": {
-                    "flaskops_app": {
-                        "name": APP,
-                        "domain": DOMAIN,
-                        "source": {"type": "local", "path": str(self.source)},
-                        "wsgi": "hello:app",
-                        "environment": {"HELLO_GREETING": "Hello"},
-                    },
+                    "flaskops_app": self.app,
                     "nginx_site_manage_nginx_conf": True,
                     "gunicorn_ca_certificates": "{{ query('ansible.builtin.fileglob', "
                                                 "'/usr/local/share/ca-certificates/*.crt') }}",
@@ -329,7 +330,7 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
          "buffered log, open_file_cache)", {}),
         ("worker class sync (no keep-alive to nginx)", {"gunicorn_worker_class": "sync"}),
         ("workers = CPUs + 1", {"gunicorn_workers": (os.cpu_count() or 2) + 1}),
-        ("unix socket instead of TCP", {"flaskops_app": {**app_definition(deployment),
+        ("unix socket instead of TCP", {"flaskops_app": {**deployment.app,
                                                          "unix_socket": True}}),
         ("no upstream keepalive (a connection per request)", {"nginx_site_upstream_keepalive": 0}),
         ("access log unbuffered", {"nginx_site_access_log_buffer": ""}),
@@ -352,11 +353,6 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
                      "rps": measured["app"]["rps"], "p99_ms": measured["app"]["p99_ms"],
                      "static_rps": measured["static"]["rps"]})
     return rows
-
-
-def app_definition(deployment: Deployment) -> dict:
-    import yaml  # ansible's dependency, in the same venv
-    return yaml.safe_load(deployment.inventory.read_text())["flaskops"]["vars"]["flaskops_app"]
 
 
 def goals(results: dict) -> list[dict]:
