@@ -87,12 +87,26 @@ def _validate(app):
     except ValueError:
         problems.append(f"{VARIABLE}.address: {address!r} is not an IP address")
     else:
-        if not parsed.is_loopback and not params["allow_public_bind"] and not params["unix_socket"]:
+        exposed = not (parsed.is_loopback or params["unix_socket"] or params["allow_from"])
+        if exposed and not params["allow_public_bind"]:
             problems.append(
                 f"{VARIABLE}.address: {address} is not a loopback address, which would expose "
-                f"Gunicorn without Nginx in front; set {VARIABLE}.allow_public_bind: true if "
-                "that is what you want"
+                f"Gunicorn without Nginx in front; list the load balancers that may connect in "
+                f"{VARIABLE}.allow_from, or set {VARIABLE}.allow_public_bind: true if that is what you want"
             )
+
+    for peer in params["allow_from"]:
+        try:
+            ipaddress.ip_network(peer, strict=False)
+        except ValueError:
+            problems.append(
+                f"{VARIABLE}.allow_from: {peer!r} is not an IP address or network such as 10.0.0.5 or 10.0.1.0/24"
+            )
+    if params["allow_from"] and params["unix_socket"]:
+        problems.append(
+            f"{VARIABLE}.allow_from is for apps reached over the network; a unix socket "
+            f"({VARIABLE}.unix_socket) is only reachable on the host"
+        )
 
     if not WSGI_RE.match(params["wsgi"]):
         problems.append(
@@ -377,11 +391,61 @@ def _derive(params):
     return {**params, **derived}
 
 
+def _host_apps(host, variables):
+    """The app definitions of one inventory host (flaskops_apps, or its one flaskops_app)."""
+    if "flaskops_apps" in variables:
+        return variables["flaskops_apps"]
+    if "flaskops_app" in variables:
+        return [variables["flaskops_app"]]
+    raise AnsibleFilterError(f"app host {host} describes no app: set flaskops_app or flaskops_apps for it")
+
+
+def app_backends(hostvars, hosts, name):
+    """Where a load balancer reaches the app `name` on each of `hosts`.
+
+    hostvars is Ansible's hostvars (or any mapping of host to its variables);
+    hosts are the app hosts, e.g. groups['flaskops']. Returns one
+    {"host": ..., "server": "address:port"} per host that runs the app (hosts
+    where it is absent are left out). An app that only the host itself can
+    reach (a unix socket, a loopback address) is an error naming the host.
+    """
+    backends = []
+    for host in hosts:
+        apps = _host_apps(host, hostvars[host])
+        mine = [app for app in apps if isinstance(app, dict) and app.get("name") == name]
+        if not mine:
+            names = ", ".join(str(app.get("name")) for app in apps if isinstance(app, dict))
+            raise AnsibleFilterError(
+                f"app host {host} has no app named {name} (its apps: {names or 'none'}); "
+                "every host of the app group must run every app its balancers serve"
+            )
+        facts = app_facts(mine[0])
+        if facts["state"] != "present":
+            continue
+        where = f"the app {name} on {host}"
+        if facts["unix_socket"]:
+            raise AnsibleFilterError(
+                f"{where} listens on a unix socket, which a load balancer on another host cannot "
+                "reach: set unix_socket: false and address to the host's private address"
+            )
+        if ipaddress.ip_address(facts["address"]).is_loopback:
+            raise AnsibleFilterError(
+                f"{where} binds to {facts['address']}, which a load balancer on another host cannot "
+                "reach: set its address to the host's private address and allow_from to the "
+                "balancers' addresses"
+            )
+        backends.append({"host": host, "server": facts["upstream_server"]})
+    if not backends:
+        raise AnsibleFilterError(f"no host runs the app {name} (hosts looked at: {', '.join(hosts) or 'none'})")
+    return backends
+
+
 class FilterModule:
     """flaskops.deploy app filters."""
 
     def filters(self):
         return {
+            "app_backends": app_backends,
             "app_facts": app_facts,
             "app_problems": app_problems,
             "apps_problems": apps_problems,

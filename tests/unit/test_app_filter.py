@@ -145,7 +145,7 @@ def test_not_a_dict():
 
 def test_filter_module_exports():
     filters = app_filter.FilterModule().filters()
-    assert set(filters) == {"app_facts", "app_problems", "apps_problems"}
+    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems"}
 
 
 def test_work_dir_follows_the_source():
@@ -264,3 +264,63 @@ def test_a_single_app_keeps_its_own_variable_name():
     assert app_filter.apps_problems(app("blog", port=0), "flaskops_app") == [
         "flaskops_app.port: 0 is out of range; use 1 to 65535"
     ]
+
+
+# --- scale-out: app hosts behind load balancers ---------------------------------
+
+def test_a_private_bind_needs_the_balancers_named():
+    problems = app_filter.app_problems(with_(address="10.0.0.11"))
+    assert any("flaskops_app.allow_from" in p for p in problems), problems
+    assert app_filter.app_problems(with_(address="10.0.0.11", allow_from=["10.0.0.5", "10.0.1.0/24"])) == []
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"allow_from": ["10.0.0.300"]}, "flaskops_app.allow_from: '10.0.0.300'"),
+        ({"allow_from": ["lb1"]}, "flaskops_app.allow_from: 'lb1'"),
+        ({"allow_from": ["10.0.0.5"], "unix_socket": True}, "flaskops_app.allow_from is for apps reached"),
+    ],
+)
+def test_bad_allow_from(changes, expected):
+    problems = app_filter.app_problems(with_(**changes))
+    assert any(expected in p for p in problems), problems
+
+
+def _app_host(address, **changes):
+    return {"flaskops_app": with_(address=address, allow_from=["10.0.0.5"], **changes)}
+
+
+def test_backends_are_each_hosts_private_address():
+    hostvars = {"app1": _app_host("10.0.0.11"), "app2": _app_host("10.0.0.12", port=9000)}
+    assert app_filter.app_backends(hostvars, ["app1", "app2"], "hello") == [
+        {"host": "app1", "server": "10.0.0.11:8000"},
+        {"host": "app2", "server": "10.0.0.12:9000"},
+    ]
+
+
+def test_backends_come_from_a_hosts_list_of_apps_and_skip_absent_ones():
+    other = dict(VALID, name="other", address="10.0.0.11", allow_from=["10.0.0.5"], port=8001)
+    hostvars = {
+        "app1": {"flaskops_apps": [other, _app_host("10.0.0.11")["flaskops_app"]]},
+        "app2": _app_host("10.0.0.12", state="absent"),
+    }
+    with pytest.raises(AnsibleFilterError, match="app host app2 has no app named other"):
+        app_filter.app_backends(hostvars, ["app1", "app2"], "other")
+    assert app_filter.app_backends(hostvars, ["app1", "app2"], "hello") == [
+        {"host": "app1", "server": "10.0.0.11:8000"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "hostvars, expected",
+    [
+        ({"app1": {"flaskops_app": with_()}}, "the app hello on app1 binds to 127.0.0.1"),
+        ({"app1": {"flaskops_app": with_(unix_socket=True)}}, "the app hello on app1 listens on a unix socket"),
+        ({"app1": {}}, "app host app1 describes no app"),
+        ({"app1": _app_host("10.0.0.11", state="absent")}, "no host runs the app hello"),
+    ],
+)
+def test_backends_a_balancer_cannot_reach(hostvars, expected):
+    with pytest.raises(AnsibleFilterError, match=expected):
+        app_filter.app_backends(hostvars, list(hostvars), "hello")
