@@ -118,3 +118,20 @@ def test_secrets_never_appear_in_verbose_output(host):
     assert recap_counts(output).get("changed") == 0, output  # and nothing was rehashed
     for secret in ("basic-auth-secret-7f3a", "env-secret-91c2"):
         assert secret not in output
+
+
+def test_behind_a_managed_balancer_the_app_sees_the_balancers_client(host, app):
+    """127.0.0.3 is a load balancer in front (nginx_site_real_ip_from): the client it
+    names, and the scheme and port the client used, reach the app; the same headers
+    from anybody else (127.0.0.2) change nothing."""
+    forwarded = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7",
+                 "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}
+    seen = http(host, "/whoami", host_header=app["domain"], interface="127.0.0.3", headers=forwarded).json()
+    assert seen["remote_addr"] == "198.51.100.7", seen  # the balancer's client, not what it was told
+    assert seen["scheme"] == "https", seen
+    assert seen["external_url"] == f"https://{app['domain']}/whoami", seen
+    redirect = http(host, "/x?y=1", host_header=f"www.{app['domain']}", interface="127.0.0.3", headers=forwarded)
+    assert redirect.headers["location"] == f"https://{app['domain']}/x?y=1"
+
+    seen = http(host, "/whoami", host_header=app["domain"], interface="127.0.0.2", headers=forwarded).json()
+    assert seen["remote_addr"] == "127.0.0.2" and seen["scheme"] == "http", seen
