@@ -7,7 +7,11 @@ BIN := $(CURDIR)/$(VENV)/bin
 PYTHON ?= python3
 COLLECTIONS := $(CURDIR)/.cache/collections
 S ?= default
-SCENARIOS := default apps platforms releases tls
+# `make test` runs the scenarios in two lanes at once (scripts/molecule-lanes.sh),
+# balanced by how long each takes.
+LANE_A := cluster apps default
+LANE_B := releases platforms tls
+SCENARIOS := $(LANE_A) $(LANE_B)
 
 # The collection is found by FQCN as ansible_collections/flaskops/deploy under
 # COLLECTIONS (a link to this checkout); the pinned `ansible` package supplies
@@ -17,7 +21,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(BIN):$(PATH)
 export PY_COLORS := 0
 
-.PHONY: help venv collection engine images lint unit molecule test bench demo demo-down clean
+.PHONY: help venv collection engine images lint unit molecule test bench bench-apps demo demo-down clean
 
 help:
 	@echo "make demo        deploy the sample app into the container flaskops-demo, on http://localhost:8080/"
@@ -25,6 +29,7 @@ help:
 	@echo "make test        everything: lint, unit tests, every Molecule scenario"
 	@echo "make molecule S=<scenario>   one Molecule scenario ($(SCENARIOS))"
 	@echo "make bench       benchmarks (about 12 min): writes benchmarks/results/"
+	@echo "make bench-apps  converge time for 1, 5 and 10 apps on one host (about 20 min)"
 	@echo "make lint | unit"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -55,8 +60,8 @@ unit: venv collection
 molecule: venv collection images
 	$(BIN)/molecule test -s $(S)
 
-test: lint unit
-	@set -e; for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule S=$$s; done
+test: lint unit images
+	scripts/molecule-lanes.sh "$(LANE_A)" "$(LANE_B)"
 
 $(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
@@ -65,6 +70,10 @@ $(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt
 bench: $(VENV)/.bench collection engine
 	scripts/images.sh bookworm
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+bench-apps: venv collection engine
+	scripts/images.sh bookworm
+	$(BIN)/python benchmarks/converge_apps.py $(BENCH_ARGS)
 
 demo: venv collection engine
 	scripts/images.sh bookworm
