@@ -1,0 +1,35 @@
+"""The converge-per-app benchmark's arithmetic: marginal cost and the targets."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+import converge_apps  # noqa: E402
+
+
+def row(apps, first, noop):
+    return {"apps": apps, "first_s": first, "noop_s": noop, "noop_recap": {"ok": 1, "changed": 0}}
+
+
+def test_marginal_app_is_what_each_app_after_the_first_adds():
+    rows = [row(1, 50.0, 20.0), row(5, 90.0, 40.0), row(10, 140.0, 65.0)]
+    result = converge_apps.summary(rows)
+    assert rows[0]["first_marginal_s"] is None
+    assert rows[1]["first_marginal_s"] == 10.0 and rows[1]["first_marginal_ratio"] == 0.2
+    assert rows[2]["first_marginal_s"] == 10.0 and rows[2]["noop_marginal_s"] == 5.0
+    assert rows[2]["first_per_app_s"] == 14.0
+    assert result["marginal_first_met"] and not result["noop_10_met"]
+    assert result["noop_10_s"] == 65.0
+
+
+def test_targets_missed_and_met_are_reported():
+    rows = [row(1, 50.0, 20.0), row(10, 500.0, 59.0)]
+    result = converge_apps.summary(rows)
+    assert result["marginal_first_ratio"] == 1.0 and not result["marginal_first_met"]
+    assert result["noop_10_met"]
+    report = converge_apps.markdown(rows, result)
+    assert "target <= 30%): missed" in report and "(target < 60 s): met" in report
+
+
+def test_the_apps_do_not_clash():
+    apps = converge_apps.apps("/src/hello", 10)
+    assert len({a["name"] for a in apps}) == len({a["port"] for a in apps}) == len({a["domain"] for a in apps}) == 10
