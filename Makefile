@@ -21,7 +21,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(BIN):$(PATH)
 export PY_COLORS := 0
 
-.PHONY: help venv collection engine images lint unit molecule test bench bench-apps demo demo-down clean
+.PHONY: help venv collection engine images lint unit docs molecule test bench bench-apps demo demo-down clean
 
 help:
 	@echo "make demo        deploy the sample app into the container flaskops-demo, on http://localhost:8080/"
@@ -30,6 +30,7 @@ help:
 	@echo "make molecule S=<scenario>   one Molecule scenario ($(SCENARIOS))"
 	@echo "make bench       benchmarks (about 12 min): writes benchmarks/results/"
 	@echo "make bench-apps  converge time for 1, 5 and 10 apps on one host (about 20 min)"
+	@echo "make docs        regenerate docs/roles/ from the roles' argument specs"
 	@echo "make lint | unit"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -56,6 +57,10 @@ lint: venv collection
 
 unit: venv collection
 	$(BIN)/pytest -q tests/unit
+
+# docs/roles/ from the argument specs (a unit test fails when they are stale).
+docs: venv
+	$(BIN)/python scripts/role-docs.py
 
 molecule: venv collection images
 	$(BIN)/molecule test -s $(S)
