@@ -1,5 +1,8 @@
 """Behaviour checked on Debian 12 only: reloads, outages, bad input, check mode."""
 import json
+import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -135,3 +138,33 @@ def test_behind_a_managed_balancer_the_app_sees_the_balancers_client(host, app):
 
     seen = http(host, "/whoami", host_header=app["domain"], interface="127.0.0.2", headers=forwarded).json()
     assert seen["remote_addr"] == "127.0.0.2" and seen["scheme"] == "http", seen
+
+
+def test_the_built_collection_installed_from_its_tarball_deploys_by_fqcn(host, tmp_path):  # pylint: disable=unused-argument
+    """What users install: `ansible-galaxy collection build`, installed into a fresh
+    collections path (not this checkout), runs flaskops.deploy.site by its FQCN
+    against the converged host and changes nothing."""
+    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    installed = tmp_path / "collections"
+    # A user's shell: none of the ANSIBLE_* settings the verifier runs with (whose
+    # collections path holds this checkout, so galaxy would see it installed).
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_FORCE_COLOR="0")
+    galaxy = shutil.which("ansible-galaxy")
+    subprocess.run([galaxy, "collection", "build", "--output-path", str(tmp_path), project],
+                   env=env, check=True, capture_output=True, text=True)
+    (tarball,) = tmp_path.glob("flaskops-deploy-*.tar.gz")
+    subprocess.run([galaxy, "collection", "install", "--force", "-p", str(installed), str(tarball)],
+                   env=env, check=True, capture_output=True, text=True)
+    # Which copy Ansible finds: the role's path, as ansible-doc reports it.
+    doc = subprocess.run([shutil.which("ansible-doc"), "-t", "role", "-j", "flaskops.deploy.app"], env=env,
+                         capture_output=True, text=True, check=False)
+    assert doc.returncode == 0, doc.stdout + doc.stderr
+    found = json.loads(doc.stdout)["flaskops.deploy.app"]["path"]
+    assert found.startswith(str(installed)) and not found.startswith(project), found
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    result = subprocess.run(["ansible-playbook", "-i", inventory, "flaskops.deploy.site"], env=env,
+                            capture_output=True, text=True, check=False, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert recap_counts(result.stdout).get("changed") == 0, output
