@@ -95,13 +95,10 @@ def _validate(app):
                 f"{VARIABLE}.allow_from, or set {VARIABLE}.allow_public_bind: true if that is what you want"
             )
 
-    for peer in params["allow_from"]:
-        try:
-            ipaddress.ip_network(peer, strict=False)
-        except ValueError:
-            problems.append(
-                f"{VARIABLE}.allow_from: {peer!r} is not an IP address or network such as 10.0.0.5 or 10.0.1.0/24"
-            )
+    for peer in not_networks(params["allow_from"]):
+        problems.append(
+            f"{VARIABLE}.allow_from: {peer!r} is not an IP address or network such as 10.0.0.5 or 10.0.1.0/24"
+        )
     if params["allow_from"] and params["unix_socket"]:
         problems.append(
             f"{VARIABLE}.allow_from is for apps reached over the network; a unix socket "
@@ -237,6 +234,18 @@ def _shared_problems(params):
             f"{VARIABLE}.shared_dirs and {VARIABLE}.shared_files both list {', '.join(sorted(both))}"
         )
     return problems
+
+
+def not_networks(values):
+    """The entries of `values` that are not an IP address or network (10.0.0.5,
+    10.0.0.0/16, ::1): the one check for allow_from and nginx_site_real_ip_from."""
+    bad = []
+    for value in values or []:
+        try:
+            ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            bad.append(value)
+    return bad
 
 
 def _tls_paths(name, etc_dir, tls):
@@ -449,4 +458,5 @@ class FilterModule:
             "app_facts": app_facts,
             "app_problems": app_problems,
             "apps_problems": apps_problems,
+            "not_networks": not_networks,
         }

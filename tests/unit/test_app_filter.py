@@ -145,7 +145,7 @@ def test_not_a_dict():
 
 def test_filter_module_exports():
     filters = app_filter.FilterModule().filters()
-    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems"}
+    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems", "not_networks"}
 
 
 def test_work_dir_follows_the_source():
