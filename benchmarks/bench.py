@@ -193,7 +193,9 @@ class Deployment:
         if extra:
             cmd += ["-e", json.dumps(extra)]
         start = time.monotonic()
-        result = run(cmd, check=False, capture_output=True)
+        # Pipelining, as the README recommends: one exec per module step.
+        env = dict(os.environ, ANSIBLE_PIPELINING="True")
+        result = run(cmd, check=False, capture_output=True, env=env)
         elapsed = time.monotonic() - start
         if result.returncode != 0:
             sys.stdout.write(result.stdout[-4000:])

@@ -77,6 +77,16 @@ def test_bad_input_fails_naming_the_variable_before_any_change(host, app, change
     assert UNWANTED["HELLO_GREETING"] not in http(host, "/", host_header=app["domain"]).body
 
 
+def test_a_site_nginx_rejects_fails_with_nginx_words_and_what_to_do_next(host, app):
+    result = run_playbook("-e", json.dumps({"nginx_site_extra_directives": ["flaskops_no_such_directive on;"]}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "flaskops_no_such_directive" in output, output
+    assert "What to do next: nginx -t rejected the configuration" in output, output
+    assert recap_counts(output).get("changed") == 0, output
+    assert http(host, "/", host_header=app["domain"]).status == 200
+
+
 def test_check_mode_on_the_converged_host_changes_nothing(host):
     result = run_playbook("--check", "--diff")
     output = result.stdout + result.stderr

@@ -131,6 +131,9 @@ def test_a_failing_release_leaves_the_previous_one_serving(host, app, version, f
     assert result.returncode != 0, f"{failure}: the deploy should have failed\n{output}"
     assert f"Switched back to release {os.path.basename(serving)}, which is serving" in output, output
     assert "/health" in output or "Status code was" in output, output
+    # The run ends with what to do next: read the app's log, then deploy again or roll back.
+    assert re.search(r"What to do next: read the app's log on the host "
+                     r"\(`journalctl -u flaskops-\S+\.service -n 50`\)", output), output
     assert served_version(host, app) == "2.0.0"
     assert current_release(host) == serving
     # The failed release is left for inspection.
@@ -163,6 +166,7 @@ def test_a_failing_before_switch_hook_stops_the_deploy_before_the_switch(host, a
     assert result.returncode != 0, output
     assert "Run hook `echo migrating; exit 3`" in output, output
     assert f"It was never switched to; release {os.path.basename(serving)} is still serving" in output, output
+    assert "What to do next: " in output, output
     assert current_release(host) == serving
     assert served_version(host, app) == "1.0.0"
 
