@@ -14,6 +14,8 @@ fi
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+# The `ssh` scenario connects to its container the way users reach their hosts.
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "==> installing ${need[*]} from Debian's packages"
   apt-get update -qq

@@ -1,0 +1,44 @@
+"""Over SSH as a sudo user, the way a fresh cloud instance is reached: the
+connection is what it claims to be, and the deployed app answers through nginx.
+
+Every command here goes over the scenario's SSH connection too (testinfra's
+ansible backend reads the same inventory).
+"""
+import subprocess
+
+from flaskops_testlib import app, http, main_pid, unit  # noqa: F401  (fixtures)
+
+
+def test_the_connection_is_ssh_as_the_unprivileged_user(host):
+    assert host.check_output("id -un") == "admin"
+    # sshd sets SSH_CONNECTION for a session: client address and port, server address and port.
+    client, _, _, server_port = host.check_output("echo $SSH_CONNECTION").split()
+    assert server_port == "22" and client
+    # Root only through sudo, without a password (as on Debian's EC2 images).
+    assert host.check_output("sudo -n id -un") == "root"
+    assert host.run("cat /etc/flaskops/hello/environment").rc != 0
+
+
+def test_sshd_is_published_on_loopback_only():
+    result = subprocess.run(["docker", "port", "flaskops-ssh", "22/tcp"],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["127.0.0.1:22022"]
+
+
+def test_sshd_takes_keys_only():
+    config = subprocess.run(["docker", "exec", "flaskops-ssh", "sshd", "-T"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "passwordauthentication no" in config
+    assert "permitrootlogin no" in config
+
+
+def test_the_app_answers_through_nginx(host, app):  # noqa: F811
+    response = http(host, "/", host_header=app["domain"])
+    assert response.status == 200
+    assert app["environment"]["HELLO_GREETING"] in response.body
+
+
+def test_the_service_runs_as_the_app_user_under_systemd(host, unit):  # noqa: F811
+    pid = main_pid(host, unit)
+    assert pid > 0
+    assert host.check_output(f"ps -o user= -p {pid}") == "hello"
