@@ -10,7 +10,7 @@ S ?= default
 # `make test` runs the scenarios in two lanes at once (scripts/molecule-lanes.sh),
 # balanced by how long each takes.
 LANE_A := cluster apps default
-LANE_B := releases platforms tls
+LANE_B := releases platforms tls ssh
 SCENARIOS := $(LANE_A) $(LANE_B)
 
 # The collection is found by FQCN as ansible_collections/flaskops/deploy under
@@ -21,7 +21,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(BIN):$(PATH)
 export PY_COLORS := 0
 
-.PHONY: help venv collection engine images lint unit docs molecule test bench bench-apps demo demo-down clean
+.PHONY: help venv collection engine images lint unit sanity docs molecule test bench bench-apps demo demo-down clean
 
 help:
 	@echo "make demo        deploy the sample app into the container flaskops-demo, on http://localhost:8080/"
@@ -31,7 +31,7 @@ help:
 	@echo "make bench       benchmarks (about 12 min): writes benchmarks/results/"
 	@echo "make bench-apps  converge time for 1, 5 and 10 apps on one host (about 20 min)"
 	@echo "make docs        regenerate docs/roles/ from the roles' argument specs"
-	@echo "make lint | unit"
+	@echo "make lint | unit | sanity   (sanity: ansible-test sanity on the built collection)"
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ lint: venv collection
 unit: venv collection
 	$(BIN)/pytest -q tests/unit
 
+# ansible-test sanity on the built tarball, installed into a layout of its own.
+sanity: venv
+	scripts/sanity.sh
+
 # docs/roles/ from the argument specs (a unit test fails when they are stale).
 docs: venv
 	$(BIN)/python scripts/role-docs.py
@@ -65,7 +69,7 @@ docs: venv
 molecule: venv collection images
 	$(BIN)/molecule test -s $(S)
 
-test: lint unit images
+test: lint unit sanity images
 	scripts/molecule-lanes.sh "$(LANE_A)" "$(LANE_B)"
 
 $(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt

@@ -1,5 +1,7 @@
 # Copyright: flaskops maintainers
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Plugins run inside ansible-core (GPLv3+) and carry its license; the rest of
+# the collection is MIT (LICENSE).
 """Filters that turn one app definition into everything the roles derive from it.
 
 The fields of an app definition, their types and their defaults live in one

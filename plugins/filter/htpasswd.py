@@ -1,12 +1,14 @@
 # Copyright: flaskops maintainers
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Plugins run inside ansible-core (GPLv3+) and carry its license; the rest of
+# the collection is MIT (LICENSE).
 """htpasswd: the contents of an nginx basic-auth user file, hashed on the controller."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: htpasswd
-author: flaskops maintainers
+author: flaskops maintainers (@flaskops)
 short_description: Contents of an htpasswd file for nginx's auth_basic, hashed with passlib
 description:
   - Turns a dict of user names and passwords into the lines of an htpasswd file, each

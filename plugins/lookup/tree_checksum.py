@@ -1,12 +1,14 @@
 # Copyright: flaskops maintainers
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Plugins run inside ansible-core (GPLv3+) and carry its license; the rest of
+# the collection is MIT (LICENSE).
 """tree_checksum: a content checksum of a directory (or a file) on the controller."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: tree_checksum
-author: flaskops maintainers
+author: flaskops maintainers (@flaskops)
 short_description: SHA-256 of a directory tree's (or a file's) contents on the controller
 description:
   - Hashes every file below a directory (its path relative to the directory, whether it is
