@@ -59,6 +59,11 @@ def plain(value):
     return value
 
 
+def read_inventory(path, env):
+    """`ansible-inventory --graph` as printed, and `--list` as plain data."""
+    return inventory(path, env, "--graph"), plain(json.loads(inventory(path, env, "--list")))
+
+
 def groups_of(listing):
     """{group: sorted host names} from `ansible-inventory --list`."""
     return {name: sorted(group.get("hosts", [])) for name, group in listing.items()
@@ -111,8 +116,7 @@ def test_ec2_inventory_groups_instances_by_tag(moto_ec2):
     stopped = launch("app3", {"flaskops-role": "app"})
     ec2.stop_instances(InstanceIds=[stopped["InstanceId"]])  # not running: left out
 
-    graph = inventory(EXAMPLES / "aws_ec2.yml", env, "--graph")
-    listing = plain(json.loads(inventory(EXAMPLES / "aws_ec2.yml", env, "--list")))
+    graph, listing = read_inventory(EXAMPLES / "aws_ec2.yml", env)
 
     assert groups_of(listing) == {
         "flaskops": ["app1", "app2"],
@@ -198,8 +202,7 @@ def test_digitalocean_inventory_groups_droplets_by_tag(droplets_api, tmp_path):
     (tmp_path / "group_vars").symlink_to(EXAMPLES / "group_vars")
     env = loopback_env(DO_API_TOKEN="fake-token")
 
-    graph = inventory(tmp_path / "digitalocean.yml", env, "--graph")
-    listing = plain(json.loads(inventory(tmp_path / "digitalocean.yml", env, "--list")))
+    graph, listing = read_inventory(tmp_path / "digitalocean.yml", env)
 
     assert groups_of(listing) == {
         "flaskops": ["app1", "app2"],
