@@ -19,7 +19,8 @@ import time
 import pytest
 import testinfra
 
-from flaskops_testlib import children, http, main_pid, recap_counts, run_playbook, wait_for
+from flaskops_testlib import (assert_no_request_failed, children, http, main_pid, recap_counts, run_playbook,
+                              start_wrk, stop_wrk)
 
 testinfra_hosts = ["ansible://flaskops-cluster-lb"]
 
@@ -105,17 +106,14 @@ def version_two(release):
 
 
 def _start_load(host):
-    host.run_expect([0], "rm -f /tmp/wrk.out /tmp/versions.out")
+    host.run_expect([0], "rm -f /tmp/versions.out")
     # A new connection per request: nginx closes idle keep-alive connections of
     # clients on every reload (a rolling deploy reloads the balancer twice per
     # host), which real clients retry but wrk would count as read errors. Each
     # connection pauses 5 ms between requests (up to 800 requests/s), which leaves
     # the two cores to the deploy.
     host.run_expect([0], "printf 'function delay()\\n  return 5\\nend\\n' > /tmp/paced.lua")
-    host.run_expect([0], (
-        "nohup wrk -t1 -c4 -d600s --timeout 10s -s /tmp/paced.lua -H 'Host: example.test' "
-        "-H 'Connection: close' http://127.0.0.1:80/version > /tmp/wrk.out 2>&1 &"
-    ))
+    start_wrk(host, "-t1 -c4 -d600s -s /tmp/paced.lua -H 'Connection: close'")
     # What the clients get, one line per request, to see both releases.
     host.run_expect([0], (
         "nohup sh -c 'while :; do curl -s --max-time 10 -H \"Host: example.test\" "
@@ -125,10 +123,7 @@ def _start_load(host):
 
 def _stop_load(host):
     host.run("pkill -f 'while :; do curl'")
-    host.run("pkill -INT -x wrk")
-    report = wait_for(lambda: "Requests/sec" in host.file("/tmp/wrk.out").content_string, timeout=15)
-    assert report, host.file("/tmp/wrk.out").content_string
-    return host.file("/tmp/wrk.out").content_string, host.file("/tmp/versions.out").content_string.split()
+    return stop_wrk(host), host.file("/tmp/versions.out").content_string.split()
 
 
 def test_a_rolling_deploy_under_load_fails_no_request(host, version_two):
@@ -144,10 +139,7 @@ def test_a_rolling_deploy_under_load_fails_no_request(host, version_two):
     # One host at a time: each left the balancer and came back.
     for name in APP_HOSTS:
         assert re.search(rf"Take out of the balancers the hosts about to switch - {name}\b", output), output
-    total = int(re.search(r"(\d+) requests in", report).group(1))
-    assert total > 300, report
-    assert "Non-2xx or 3xx responses" not in report, report
-    assert "Socket errors" not in report, report
+    assert_no_request_failed(report, more_than=300)
     assert "failed" not in versions, versions
     assert {"1.0.0", "2.0.0"} <= set(versions), set(versions)
     # Once the roll is over, only the new release answers, from both hosts.
@@ -196,9 +188,6 @@ def test_the_balancer_keeps_answering_when_an_app_host_stops(host):
         time.sleep(10)
     finally:
         report, versions = _stop_load(host)
-    total = int(re.search(r"(\d+) requests in", report).group(1))
-    assert total > 100, report
-    assert "Non-2xx or 3xx responses" not in report, report
-    assert "Socket errors" not in report, report
+    assert_no_request_failed(report, more_than=100)
     assert "failed" not in versions, versions
     assert {served(host).body.strip() for _ in range(10)} == {"2.0.0"}

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from flaskops_testlib import app, http, recap_counts, run_playbook, unit  # noqa: F401 (fixtures)
+from flaskops_testlib import (app, assert_no_request_failed, http, recap_counts, run_playbook,  # noqa: F401 (fixtures)
+                              start_wrk, stop_wrk, unit)
 
 ROOT = "/srv/hello"
 REPO = "/srv/git/hello.git"
@@ -88,31 +89,16 @@ def test_redeploying_the_same_ref_changes_nothing(host, app):
 
 
 def test_v2_deployed_by_commit_under_load_loses_no_request(host, app):
-    host.run_expect([0], "rm -f /tmp/wrk.out")
-    host.run_expect([0], (
-        "nohup wrk -t2 -c16 -d300s --timeout 10s -H 'Host: example.test' "
-        "http://127.0.0.1:80/version > /tmp/wrk.out 2>&1 &"
-    ))
+    start_wrk(host, "-t2 -c16 -d300s")
     time.sleep(2)
     try:
         result = deploy(app, commit_of(host, "v2.0.0"))
     finally:
         time.sleep(3)  # keep the load on past the switch
-        host.run("pkill -INT -x wrk")
+        report = stop_wrk(host)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-
-    report = ""
-    for _ in range(20):
-        report = host.file("/tmp/wrk.out").content_string
-        if "Requests/sec" in report:
-            break
-        time.sleep(0.5)
-    assert "Requests/sec" in report, report
-    total = int(re.search(r"(\d+) requests in", report).group(1))
-    assert total > 1000, report
-    assert "Non-2xx or 3xx responses" not in report, report
-    assert "Socket errors" not in report, report
+    assert_no_request_failed(report, more_than=1000)
     assert served_version(host, app) == "2.0.0"
 
 

@@ -5,6 +5,7 @@ loopback addresses: nothing leaves the container.
 """
 import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -138,3 +139,34 @@ def recap_counts(output):
                 if value.isdigit():
                     counts[key] = counts.get(key, 0) + int(value)
     return counts
+
+
+# Load from inside the container under test, on its own loopback address, with
+# wrk in the background while a deploy runs (releases and cluster scenarios).
+WRK_REPORT = "/tmp/wrk.out"
+
+
+def start_wrk(host, options, site="example.test", path="/version"):
+    """Start wrk in the container against the site `site`; `options` are wrk's
+    own (threads, connections, duration, script, extra headers)."""
+    host.run_expect([0], f"rm -f {WRK_REPORT}")
+    host.run_expect([0], (f"nohup wrk {options} --timeout 10s -H 'Host: {site}' "
+                          f"http://127.0.0.1:80{path} > {WRK_REPORT} 2>&1 &"))
+
+
+def stop_wrk(host):
+    """Stop wrk (SIGINT: it prints its report) and return the report."""
+    host.run("pkill -INT -x wrk")
+    done = wait_for(lambda: "Requests/sec" in host.file(WRK_REPORT).content_string, timeout=15)
+    report = host.file(WRK_REPORT).content_string
+    assert done, report
+    return report
+
+
+def assert_no_request_failed(report, more_than):
+    """wrk's report: more than `more_than` requests, none answered with an
+    error status, none lost on the socket (connect, read, write, timeout)."""
+    total = int(re.search(r"(\d+) requests in", report).group(1))
+    assert total > more_than, report
+    assert "Non-2xx or 3xx responses" not in report, report
+    assert "Socket errors" not in report, report
