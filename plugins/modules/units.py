@@ -1,0 +1,154 @@
+#!/usr/bin/python
+# Copyright: flaskops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Plugins run inside ansible-core (GPLv3+) and carry its license; the rest of
+# the collection is MIT (LICENSE).
+"""units: several systemd units enabled and started (or restarted, reloaded) in one module run."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: units
+author: flaskops maintainers (@flaskops)
+short_description: Bring several systemd units to the state asked, in one step
+description:
+  - For each unit in order, enables or disables it at boot, then starts, restarts, reloads or
+    stops it, as M(ansible.builtin.systemd_service) would for one unit; reports which units it
+    changed. flaskops.deploy's gunicorn role uses it for an app's socket and service units, one
+    round trip to the host for both.
+  - O(units[].state=restarted) and O(units[].state=reloaded) start a unit that is not running
+    (and report that), so a unit that was just started is not restarted again.
+version_added: 1.0.0
+options:
+  daemon_reload:
+    description: Make systemd reread its unit files first (as C(systemctl daemon-reload)).
+    type: bool
+    default: false
+  units:
+    description: The units, handled in order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Unit name, with its suffix (C(app.socket), C(app.service)).
+        type: str
+        required: true
+      enabled:
+        description: Whether the unit starts at boot. Left alone when not given.
+        type: bool
+      state:
+        description: What to do with the running unit. Left alone when not given.
+        type: str
+        choices: [started, stopped, restarted, reloaded]
+attributes:
+  check_mode:
+    support: full
+    description: Asks systemd for each unit's state and reports what a real run would change.
+  diff_mode:
+    support: none
+    description: Reports the changed units in RV(changed_units) instead.
+  platform:
+    support: full
+    platforms: posix
+    description: Needs systemd and C(systemctl).
+"""
+
+EXAMPLES = r"""
+- name: Start the app's socket and service and enable both
+  flaskops.deploy.units:
+    daemon_reload: true
+    units:
+      - {name: flaskops-shop.socket, enabled: true, state: started}
+      - {name: flaskops-shop.service, enabled: true, state: reloaded}
+"""
+
+RETURN = r"""
+changed_units:
+  description: What changed, one C(unit action) entry per change (actions C(enabled), C(disabled),
+    C(started), C(stopped), C(restarted), C(reloaded)), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [flaskops-shop.socket started, flaskops-shop.service reloaded]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+# What to run for each asked state, when the unit is active / inactive.
+ACTIONS = {
+    "started": (None, "start"),
+    "stopped": ("stop", None),
+    "restarted": ("restart", "start"),
+    "reloaded": ("reload", "start"),
+}
+PAST = {"start": "started", "stop": "stopped", "restart": "restarted", "reload": "reloaded",
+        "enable": "enabled", "disable": "disabled"}
+
+
+class Units:
+    def __init__(self, module):
+        self.module = module
+        self.systemctl = module.get_bin_path("systemctl", required=True)
+        self.changed_units = []
+
+    def call(self, *args):
+        rc, out, err = self.module.run_command([self.systemctl] + list(args))
+        return rc, out.strip(), err.strip()
+
+    def act(self, name, action):
+        self.changed_units.append("%s %s" % (name, PAST[action]))
+        if self.module.check_mode:
+            return
+        rc, out, err = self.call(action, name)
+        if rc != 0:
+            self.module.fail_json(msg="systemctl %s %s failed: %s" % (action, name, err or out), rc=rc,
+                                  stdout=out, stderr=err, changed_units=self.changed_units[:-1])
+
+    def unit(self, item):
+        name = item["name"]
+        if item["enabled"] is not None:
+            # Exits 0 for enabled, static, alias, ...; prints nothing for a unit it does not know.
+            rc, out, err = self.call("is-enabled", name)
+            if not out:
+                self.module.fail_json(msg="systemd has no unit %s: %s" % (name, err))
+            if item["enabled"] and rc != 0:
+                self.act(name, "enable")
+            elif not item["enabled"] and rc == 0:
+                self.act(name, "disable")
+        if item["state"] is not None:
+            active = self.call("is-active", name)[0] == 0
+            action = ACTIONS[item["state"]][0 if active else 1]
+            if action:
+                self.act(name, action)
+
+
+def run(module):
+    units = Units(module)
+    if module.params["daemon_reload"] and not module.check_mode:
+        rc, out, err = units.call("daemon-reload")
+        if rc != 0:
+            module.fail_json(msg="systemctl daemon-reload failed: %s" % (err or out), rc=rc)
+    for item in module.params["units"]:
+        units.unit(item)
+    return {"changed": bool(units.changed_units), "changed_units": units.changed_units}
+
+
+def argument_spec():
+    return dict(
+        daemon_reload=dict(type="bool", default=False),
+        units=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            enabled=dict(type="bool"),
+            state=dict(type="str", choices=list(ACTIONS)),
+        )),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.exit_json(**run(module))
+
+
+if __name__ == "__main__":
+    main()

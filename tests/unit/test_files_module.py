@@ -1,0 +1,150 @@
+"""Unit tests for the flaskops.deploy.files module (run as root: owners are set)."""
+import os
+import stat
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
+
+import files  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="sets owners and groups")
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeModule:
+    """What files.run() uses of AnsibleModule: params, check and diff mode, fail_json, run_command."""
+
+    def __init__(self, check=False, diff=True, **params):
+        self.params = {"directories": [], "files": [], "private_files": [], "links": [], **params}
+        self.check_mode = check
+        self._diff = diff
+        self.commands = []
+
+    def fail_json(self, msg, **kwargs):
+        raise Failed(msg)
+
+    def run_command(self, command):
+        self.commands.append(command)
+        path = command.split()[-1]
+        with open(path) as handle:
+            ok = "bad" not in handle.read()
+        return (0 if ok else 1), "", "" if ok else "bad content"
+
+
+def run(**params):
+    return files.run(FakeModule(**params))
+
+
+def conf(path, content="a = 1\n", **extra):
+    return {"path": str(path), "content": content, "owner": "root", "group": "daemon", "mode": "0640",
+            "validate": None, **extra}
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_writes_directories_files_and_links_then_changes_nothing(tmp_path):
+    params = dict(
+        directories=[{"path": str(tmp_path / "srv" / "app"), "owner": "root", "group": "daemon", "mode": "0750"}],
+        files=[conf(tmp_path / "srv" / "app" / "app.conf")],
+        links=[{"path": str(tmp_path / "enabled"), "src": str(tmp_path / "srv" / "app" / "app.conf")}],
+    )
+    first = run(**params)
+    assert first["changed"] and len(first["changed_paths"]) == 3
+    assert mode_of(tmp_path / "srv" / "app") == 0o750
+    assert (tmp_path / "srv" / "app" / "app.conf").read_text() == "a = 1\n"
+    assert mode_of(tmp_path / "srv" / "app" / "app.conf") == 0o640
+    assert os.lstat(tmp_path / "srv" / "app" / "app.conf").st_gid == files.gid_of("daemon")
+    assert os.readlink(tmp_path / "enabled") == str(tmp_path / "srv" / "app" / "app.conf")
+    second = run(**params)
+    assert second == {"changed": False, "changed_paths": [], "diff": []}
+    assert not [name for name in os.listdir(tmp_path / "srv" / "app") if name.endswith(".flaskops")]
+
+
+def test_reports_only_the_file_whose_content_changed_with_its_diff(tmp_path):
+    run(files=[conf(tmp_path / "one"), conf(tmp_path / "two")])
+    result = run(files=[conf(tmp_path / "one"), conf(tmp_path / "two", "a = 2\n")])
+    assert result["changed_paths"] == [str(tmp_path / "two")]
+    assert result["diff"] == [{"before_header": str(tmp_path / "two"), "after_header": str(tmp_path / "two"),
+                               "before": "a = 1\n", "after": "a = 2\n"}]
+    assert (tmp_path / "two").read_text() == "a = 2\n"
+
+
+def test_mode_or_group_drift_is_put_back_without_rewriting(tmp_path):
+    run(files=[conf(tmp_path / "app.conf")])
+    inode = os.lstat(tmp_path / "app.conf").st_ino
+    os.chmod(tmp_path / "app.conf", 0o666)
+    os.chown(tmp_path / "app.conf", 0, 0)
+    assert run(files=[conf(tmp_path / "app.conf")])["changed_paths"] == [str(tmp_path / "app.conf")]
+    info = os.lstat(tmp_path / "app.conf")
+    assert (stat.S_IMODE(info.st_mode), info.st_gid, info.st_ino) == (0o640, files.gid_of("daemon"), inode)
+
+
+def test_private_files_are_changed_but_never_shown(tmp_path):
+    private = conf(tmp_path / "environment", "TOKEN=s3cret\n", mode="0600")
+    result = run(private_files=[private])
+    assert result["changed_paths"] == [str(tmp_path / "environment")]
+    assert result["diff"] == []
+    assert "s3cret" not in repr(result)
+    assert mode_of(tmp_path / "environment") == 0o600
+    spec = files.argument_spec()["private_files"]["options"]["content"]
+    assert spec["no_log"] is True
+
+
+def test_failed_validation_leaves_the_old_file_and_no_temporary(tmp_path):
+    run(files=[conf(tmp_path / "site", validate="check %s")])
+    with pytest.raises(Failed, match="failed to validate"):
+        run(files=[conf(tmp_path / "site", "bad\n", validate="check %s")])
+    assert (tmp_path / "site").read_text() == "a = 1\n"
+    assert os.listdir(tmp_path) == ["site"]
+
+
+def test_validation_runs_on_the_new_content_before_it_is_in_place(tmp_path):
+    module = FakeModule(files=[conf(tmp_path / "site", "b = 1\n", validate="check %s")])
+    files.run(module)
+    (command,) = module.commands
+    assert command.startswith("check ") and command.split()[-1] != str(tmp_path / "site")
+
+
+def test_check_mode_reports_and_changes_nothing(tmp_path):
+    run(files=[conf(tmp_path / "app.conf")], links=[{"path": str(tmp_path / "link"), "src": "/a"}])
+    result = run(check=True,
+                 directories=[{"path": str(tmp_path / "new"), "owner": "no-such-user", "group": None,
+                               "mode": "0755"}],
+                 files=[conf(tmp_path / "app.conf", "a = 2\n"), conf(tmp_path / "other", owner="no-such-user")],
+                 links=[{"path": str(tmp_path / "link"), "src": "/b"}])
+    assert result["changed_paths"] == [str(tmp_path / name) for name in ("new", "app.conf", "other", "link")]
+    assert sorted(os.listdir(tmp_path)) == ["app.conf", "link"]
+    assert (tmp_path / "app.conf").read_text() == "a = 1\n"
+    assert os.readlink(tmp_path / "link") == "/a"
+
+
+def test_an_unknown_owner_fails_a_real_run_with_its_name(tmp_path):
+    with pytest.raises(Failed, match="no user named no-such-user"):
+        run(files=[conf(tmp_path / "app.conf", owner="no-such-user")])
+
+
+def test_a_link_pointing_elsewhere_or_a_file_in_its_place_is_replaced(tmp_path):
+    (tmp_path / "link").write_text("not a link")
+    assert run(links=[{"path": str(tmp_path / "link"), "src": "/a"}])["changed"]
+    assert os.readlink(tmp_path / "link") == "/a"
+    assert run(links=[{"path": str(tmp_path / "link"), "src": "/b"}])["changed"]
+    assert os.readlink(tmp_path / "link") == "/b"
+
+
+@pytest.mark.parametrize("mode", ["644x", "u=rw", "70000", None])
+def test_a_mode_that_is_not_octal_is_refused(tmp_path, mode):
+    with pytest.raises(Failed, match="octal"):
+        run(files=[conf(tmp_path / "app.conf", mode=mode)])
+
+
+def test_a_directory_where_a_file_goes_is_refused(tmp_path):
+    (tmp_path / "app.conf").mkdir()
+    with pytest.raises(Failed, match="not a regular file"):
+        run(files=[conf(tmp_path / "app.conf")])

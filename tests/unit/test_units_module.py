@@ -1,0 +1,105 @@
+"""Unit tests for the flaskops.deploy.units module, against a stand-in for systemctl."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
+
+import units  # noqa: E402
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeSystemd:
+    """What units.run() uses of AnsibleModule, with systemctl answered from a dict of units."""
+
+    def __init__(self, known, check=False, **params):
+        self.known = known  # name -> {"enabled": "enabled"|"disabled"|"static", "active": bool}
+        self.check_mode = check
+        self.params = {"daemon_reload": False, **params}
+        self.calls = []
+
+    def get_bin_path(self, name, required=False):
+        return "/bin/" + name
+
+    def fail_json(self, msg, **kwargs):
+        raise Failed(msg)
+
+    def run_command(self, argv):
+        action, *rest = argv[1:]
+        self.calls.append(" ".join(argv[1:]))
+        if action == "daemon-reload":
+            return 0, "", ""
+        unit = self.known.get(rest[0])
+        if unit is None:
+            return (4 if action == "is-active" else 1), "", "Failed to get unit file state: No such file or directory"
+        if action == "is-enabled":
+            return (0 if unit["enabled"] in ("enabled", "static") else 1), unit["enabled"] + "\n", ""
+        if action == "is-active":
+            return (0 if unit["active"] else 3), "active" if unit["active"] else "inactive", ""
+        if action in ("enable", "disable"):
+            unit["enabled"] = action + "d"
+        elif action in ("start", "restart", "reload"):
+            unit["active"] = True
+        elif action == "stop":
+            unit["active"] = False
+        return 0, "", ""
+
+    def acts(self):
+        return [call for call in self.calls if not call.startswith("is-")]
+
+
+def unit(name, enabled=None, state=None):
+    return {"name": name, "enabled": enabled, "state": state}
+
+
+def test_starts_and_enables_what_is_not_then_does_nothing():
+    module = FakeSystemd({"a.socket": {"enabled": "disabled", "active": False},
+                          "a.service": {"enabled": "disabled", "active": False}},
+                         units=[unit("a.socket", True, "started"), unit("a.service", True, "started")])
+    assert units.run(module) == {"changed": True, "changed_units": [
+        "a.socket enabled", "a.socket started", "a.service enabled", "a.service started"]}
+    module.calls.clear()
+    assert units.run(module) == {"changed": False, "changed_units": []}
+    assert module.acts() == []
+
+
+@pytest.mark.parametrize("state, active, expected", [
+    ("restarted", True, "restart"), ("restarted", False, "start"),
+    ("reloaded", True, "reload"), ("reloaded", False, "start"),
+    ("stopped", True, "stop"), ("stopped", False, None), ("started", True, None),
+])
+def test_each_state_acts_on_the_running_unit_once(state, active, expected):
+    module = FakeSystemd({"a.service": {"enabled": "enabled", "active": active}},
+                         units=[unit("a.service", state=state)])
+    units.run(module)
+    assert module.acts() == ([f"{expected} a.service"] if expected else [])
+
+
+def test_check_mode_asks_and_reports_but_does_nothing():
+    module = FakeSystemd({"a.service": {"enabled": "disabled", "active": True}}, check=True, daemon_reload=True,
+                         units=[unit("a.service", True, "reloaded")])
+    assert units.run(module)["changed_units"] == ["a.service enabled", "a.service reloaded"]
+    assert module.acts() == []
+
+
+def test_daemon_reload_comes_first_and_is_not_a_change_by_itself():
+    module = FakeSystemd({"a.service": {"enabled": "static", "active": True}}, daemon_reload=True,
+                         units=[unit("a.service", True, "started")])
+    assert units.run(module)["changed"] is False
+    assert module.calls[0] == "daemon-reload"
+
+
+def test_a_unit_systemd_does_not_know_fails_with_its_name():
+    module = FakeSystemd({}, units=[unit("nope.service", True, "started")])
+    with pytest.raises(Failed, match="systemd has no unit nope.service"):
+        units.run(module)
+
+
+def test_disables_an_enabled_unit():
+    module = FakeSystemd({"a.service": {"enabled": "enabled", "active": False}},
+                         units=[unit("a.service", enabled=False)])
+    assert units.run(module)["changed_units"] == ["a.service disabled"]
