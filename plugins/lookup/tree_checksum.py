@@ -42,9 +42,7 @@ import os
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-
-SKIP_DIRS = {"__pycache__"}
-SKIP_SUFFIXES = (".pyc", ".pyo")
+from ansible_collections.flaskops.deploy.plugins.module_utils.tree import tree_files
 
 
 def _hash_file(digest, path):
@@ -61,20 +59,14 @@ def tree_checksum(root):
         return digest.hexdigest()
     if not os.path.isdir(root):
         raise AnsibleLookupError(f"tree_checksum: {root!r} is neither a directory nor a file")
-    for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-        for name in sorted(files):
-            if name.endswith(SKIP_SUFFIXES):
-                continue
-            path = os.path.join(current, name)
-            relative = os.path.relpath(path, root)
-            if os.path.islink(path):
-                digest.update(b"L\0" + relative.encode() + b"\0" + os.readlink(path).encode() + b"\0")
-                continue
-            executable = os.access(path, os.X_OK)
-            digest.update(b"F\0" + relative.encode() + b"\0" + (b"x" if executable else b"-") + b"\0")
-            _hash_file(digest, path)
-            digest.update(b"\0")
+    for relative, path in tree_files(root):
+        if os.path.islink(path):
+            digest.update(b"L\0" + relative.encode() + b"\0" + os.readlink(path).encode() + b"\0")
+            continue
+        executable = os.access(path, os.X_OK)
+        digest.update(b"F\0" + relative.encode() + b"\0" + (b"x" if executable else b"-") + b"\0")
+        _hash_file(digest, path)
+        digest.update(b"\0")
     return digest.hexdigest()
 
 

@@ -333,11 +333,7 @@ def argument_spec():
     private_options = dict(FILE_OPTIONS, content=dict(type="str", required=True, no_log=True))
     return dict(
         directories=dict(type="list", elements="dict", default=[], options=dict(
-            path=dict(type="path", required=True),
-            owner=dict(type="str"),
-            group=dict(type="str"),
-            mode=dict(type="str", required=True),
-        )),
+            (name, FILE_OPTIONS[name]) for name in ("path", "owner", "group", "mode"))),
         files=dict(type="list", elements="dict", default=[], options=FILE_OPTIONS),
         private_files=dict(type="list", elements="dict", default=[], options=private_options),
         links=dict(type="list", elements="dict", default=[], options=dict(
