@@ -41,6 +41,17 @@ options:
         description: What to do with the running unit. Left alone when not given.
         type: str
         choices: [started, stopped, restarted, reloaded]
+      only_if_exists:
+        description:
+          - A path that must exist for O(units[].state) to be acted on (enabling does not wait for
+            it). flaskops.deploy.gunicorn starts an app's service only once it has a release.
+        type: path
+      reset_failed:
+        description:
+          - Clear the unit's failed state and start-rate limit first (C(systemctl reset-failed)), so
+            that a unit that kept crashing can be started again. Not reported as a change.
+        type: bool
+        default: false
 attributes:
   check_mode:
     support: full
@@ -72,6 +83,8 @@ changed_units:
   elements: str
   sample: [flaskops-shop.socket started, flaskops-shop.service reloaded]
 """
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -116,6 +129,10 @@ class Units:
                 self.act(name, "enable")
             elif not item["enabled"] and rc == 0:
                 self.act(name, "disable")
+        if item["reset_failed"] and not self.module.check_mode:
+            self.call("reset-failed", name)  # fails harmlessly when there is nothing to clear
+        if item["only_if_exists"] and not os.path.lexists(item["only_if_exists"]):
+            return
         if item["state"] is not None:
             active = self.call("is-active", name)[0] == 0
             action = ACTIONS[item["state"]][0 if active else 1]
@@ -141,6 +158,8 @@ def argument_spec():
             name=dict(type="str", required=True),
             enabled=dict(type="bool"),
             state=dict(type="str", choices=list(ACTIONS)),
+            reset_failed=dict(type="bool", default=False),
+            only_if_exists=dict(type="path"),
         )),
     )
 

@@ -33,6 +33,8 @@ class FakeSystemd:
         self.calls.append(" ".join(argv[1:]))
         if action == "daemon-reload":
             return 0, "", ""
+        if action == "reset-failed":
+            return (0 if self.known.get(rest[0], {}).get("failed") else 1), "", ""
         unit = self.known.get(rest[0])
         if unit is None:
             return (4 if action == "is-active" else 1), "", "Failed to get unit file state: No such file or directory"
@@ -52,8 +54,9 @@ class FakeSystemd:
         return [call for call in self.calls if not call.startswith("is-")]
 
 
-def unit(name, enabled=None, state=None):
-    return {"name": name, "enabled": enabled, "state": state}
+def unit(name, enabled=None, state=None, reset_failed=False, only_if_exists=None):
+    return {"name": name, "enabled": enabled, "state": state, "reset_failed": reset_failed,
+            "only_if_exists": only_if_exists}
 
 
 def test_starts_and_enables_what_is_not_then_does_nothing():
@@ -103,3 +106,22 @@ def test_disables_an_enabled_unit():
     module = FakeSystemd({"a.service": {"enabled": "enabled", "active": False}},
                          units=[unit("a.service", enabled=False)])
     assert units.run(module)["changed_units"] == ["a.service disabled"]
+
+
+def test_reset_failed_comes_before_the_restart_and_is_not_a_change():
+    module = FakeSystemd({"a.service": {"enabled": "enabled", "active": False, "failed": True}},
+                         units=[unit("a.service", state="restarted", reset_failed=True)])
+    assert units.run(module)["changed_units"] == ["a.service started"]
+    assert module.acts() == ["reset-failed a.service", "start a.service"]
+    module.calls.clear()
+    module.check_mode = True
+    units.run(module)
+    assert "reset-failed a.service" not in module.calls
+
+
+def test_only_if_exists_enables_but_starts_nothing_until_the_path_is_there(tmp_path):
+    module = FakeSystemd({"a.service": {"enabled": "disabled", "active": False}},
+                         units=[unit("a.service", True, "started", only_if_exists=str(tmp_path / "current"))])
+    assert units.run(module)["changed_units"] == ["a.service enabled"]
+    (tmp_path / "current").symlink_to(tmp_path / "release")  # a link, even before its target is complete
+    assert units.run(module)["changed_units"] == ["a.service started"]

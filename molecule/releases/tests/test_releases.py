@@ -1,6 +1,6 @@
 """Releases, in the order a user lives them: v1 serves, v2 is deployed under load,
-v3 fails its health check, v4 fails to import, rollback, a failing hook, shared
-paths, pruning, re-runs.
+v3 fails its health check, v4 fails to import, rollback, a release pip cannot
+build, a failing hook, shared paths, pruning, re-runs.
 
 The tests run in file order and build on each other, like the deploys they make.
 Every version comes from the git repository that prepare.yml built in the container
@@ -141,6 +141,18 @@ def test_rollback_to_a_named_release_that_does_not_exist_fails_clearly(host, app
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "release_rollback_to: no finished release git-000000000000" in output, output
+    assert served_version(host, app) == "1.0.0"
+
+
+def test_a_release_pip_cannot_build_is_never_switched_to_and_says_so(host, app):
+    serving = current_release(host)
+    # A package no index has: the release's one pip run fails while v1 serves.
+    result = deploy({**app, "packages": ["flaskops-no-such-package==0.0.0"]})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "in one pip run" in output and "flaskops-no-such-package" in output, output
+    assert "What to do next: pip could not build the new release's virtualenv" in output, output
+    assert current_release(host) == serving
     assert served_version(host, app) == "1.0.0"
 
 
