@@ -196,6 +196,13 @@ def attributes_differ(info, item):
             or stat.S_IMODE(info.st_mode) != parse_mode(item["mode"], item["path"]))
 
 
+def lstat_or_none(path):
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
 def set_attributes(path, item):
     os.chown(path, uid_of(item.get("owner")), gid_of(item.get("group")))
     os.chmod(path, parse_mode(item["mode"], item["path"]))
@@ -214,22 +221,28 @@ class Files:
             self.diff.append({"before_header": path, "after_header": path,
                               "before": before or "", "after": after or ""})
 
-    def directory(self, item):
-        path = item["path"]
-        parse_mode(item["mode"], path)
+    def attributes_differ(self, info, item):
+        """Whether a path (info: its lstat, None when missing) needs its owner, group or mode set.
+
+        In check mode an owner or group that does not exist yet (its user is created
+        by the same run) counts as a difference; a real run fails naming it.
+        """
+        if info is None:
+            return True
         try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            info = None
-        if info is not None and not stat.S_ISDIR(info.st_mode):
-            self.module.fail_json(msg="%s exists and is not a directory" % path)
-        try:
-            differs = info is None or attributes_differ(info, item)
+            return attributes_differ(info, item)
         except Unknown:
             if not self.check:
                 raise
-            differs = True
-        if not differs:
+            return True
+
+    def directory(self, item):
+        path = item["path"]
+        parse_mode(item["mode"], path)
+        info = lstat_or_none(path)
+        if info is not None and not stat.S_ISDIR(info.st_mode):
+            self.module.fail_json(msg="%s exists and is not a directory" % path)
+        if not self.attributes_differ(info, item):
             return
         self.changed(path, "absent\n" if info is None else "directory %s\n" % path,
                      "directory %s\n" % path)
@@ -243,22 +256,15 @@ class Files:
         path = item["path"]
         parse_mode(item["mode"], path)
         content = to_bytes(item["content"], errors="surrogate_or_strict")
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            info = None
+        info = lstat_or_none(path)
         if info is not None and not stat.S_ISREG(info.st_mode):
             self.module.fail_json(msg="%s exists and is not a regular file" % path)
         old = None
         if info is not None:
             with open(path, "rb") as handle:
                 old = handle.read()
-        try:
-            attributes = info is not None and attributes_differ(info, item)
-        except Unknown:
-            if not self.check:
-                raise
-            attributes = True
+        # A missing file differs in content; only an existing one's attributes matter here.
+        attributes = info is not None and self.attributes_differ(info, item)
         if old == content and not attributes:
             return
         if private:
@@ -299,10 +305,7 @@ class Files:
 
     def link(self, item):
         path, src = item["path"], item["src"]
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            info = None
+        info = lstat_or_none(path)
         if info is not None and stat.S_ISLNK(info.st_mode) and os.readlink(path) == src:
             return
         if info is not None and stat.S_ISDIR(info.st_mode):
