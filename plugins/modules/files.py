@@ -224,16 +224,14 @@ class Files:
     def attributes_differ(self, info, item):
         """Whether a path (info: its lstat, None when missing) needs its owner, group or mode set.
 
-        In check mode an owner or group that does not exist yet (its user is created
-        by the same run) counts as a difference; a real run fails naming it.
+        An owner or group that does not exist (yet: in check mode its user is created
+        by the same run) counts as a difference; setting it fails a real run, naming it.
         """
         if info is None:
             return True
         try:
             return attributes_differ(info, item)
         except Unknown:
-            if not self.check:
-                raise
             return True
 
     def directory(self, item):

@@ -148,3 +148,11 @@ def test_a_directory_where_a_file_goes_is_refused(tmp_path):
     (tmp_path / "app.conf").mkdir()
     with pytest.raises(Failed, match="not a regular file"):
         run(files=[conf(tmp_path / "app.conf")])
+
+
+def test_an_unknown_owner_of_an_existing_file_fails_a_real_run_and_is_a_change_in_check_mode(tmp_path):
+    run(files=[conf(tmp_path / "app.conf")])
+    assert run(check=True, files=[conf(tmp_path / "app.conf", owner="no-such-user")])["changed"]
+    with pytest.raises(Failed, match="no user named no-such-user"):
+        run(files=[conf(tmp_path / "app.conf", owner="no-such-user")])
+    assert os.lstat(tmp_path / "app.conf").st_uid == 0
