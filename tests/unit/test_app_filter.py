@@ -324,3 +324,33 @@ def test_backends_come_from_a_hosts_list_of_apps_and_skip_absent_ones():
 def test_backends_a_balancer_cannot_reach(hostvars, expected):
     with pytest.raises(AnsibleFilterError, match=expected):
         app_filter.app_backends(hostvars, list(hostvars), "hello")
+
+
+class Context(dict):
+    """Stands in for ansible-core's lazy containers: a mapping that carries its
+    templating context and must not be deep-copied (copying it copies every
+    variable of the host)."""
+
+    def __deepcopy__(self, memo):
+        raise AssertionError("the app definition was deep-copied as it came in")
+
+
+class Tagged(str):
+    """Stands in for a tagged string."""
+
+
+def test_the_definition_is_turned_into_plain_data_before_validation():
+    app = Context(with_(source=Context(type="local", path=Tagged("/tmp/hello")),
+                        environment=Context(GREETING=Tagged("hi"))))
+    assert app_filter.app_problems(app) == []
+    facts = app_filter.app_facts(app)
+    assert facts["environment"] == {"GREETING": "hi"}
+    assert type(facts["source"]) is dict
+    assert type(facts["source"]["path"]) is str
+
+
+def test_plain_keeps_values_and_drops_subclasses():
+    value = app_filter.plain(Context(a=[Tagged("x"), (1, 2.5, True)], b=None))
+    assert value == {"a": ["x", [1, 2.5, True]], "b": None}
+    assert type(value) is dict and type(value["a"][0]) is str
+    assert value["a"][1][2] is True
