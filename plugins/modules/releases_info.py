@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# Copyright: flaskops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Plugins run inside ansible-core (GPLv3+) and carry its license; the rest of
+# the collection is MIT (LICENSE).
+"""releases_info: an app's releases on the host and the one being served, in one look."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: releases_info
+author: flaskops maintainers (@flaskops)
+short_description: List an app's releases on the host and the one being served
+description:
+  - Reads an app's releases directory and its C(current) link in one step, for
+    flaskops.deploy's release role (build, switch, prune and rollback all start from this).
+  - A release directory holding the mark of a finished build (O(mark)) is finished; one
+    without it is a build that stopped part way (a failed pip run, say).
+  - Changes nothing.
+version_added: 1.0.0
+options:
+  path:
+    description: The app's releases directory. A missing directory holds no releases.
+    type: path
+    required: true
+  current:
+    description: The link that names the release being served.
+    type: path
+    required: true
+  mark:
+    description: The file a build writes into its release directory last, once it has finished.
+    type: str
+    default: .flaskops-release
+attributes:
+  check_mode:
+    support: full
+    description: Reads the same in check mode; it never changes anything.
+  diff_mode:
+    support: none
+    description: There is nothing to compare.
+  platform:
+    support: full
+    platforms: posix
+    description: Reads directories and links.
+"""
+
+EXAMPLES = r"""
+- name: Look at the app's releases
+  flaskops.deploy.releases_info:
+    path: /srv/shop/releases
+    current: /srv/shop/current
+  register: releases
+"""
+
+RETURN = r"""
+finished:
+  description: The finished release directories, oldest build first (by the time the mark was written).
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/shop/releases/local-0b1c2d3e4f5a, /srv/shop/releases/local-5a4f3e2d1c0b]
+unfinished:
+  description: Release directories without the mark, in name order.
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/shop/releases/local-9f8e7d6c5b4a]
+current:
+  description:
+    - The release the O(current) link points at, as an absolute path (a relative link is read
+      against the link's own directory; no other link on the way is resolved), or an empty
+      string when there is no such link.
+  returned: always
+  type: str
+  sample: /srv/shop/releases/local-5a4f3e2d1c0b
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def releases(path, mark):
+    """(finished, unfinished) release directories under path."""
+    try:
+        entries = sorted(os.scandir(path), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return [], []
+    finished, unfinished = [], []
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            built = os.lstat(os.path.join(entry.path, mark)).st_mtime
+        except FileNotFoundError:
+            unfinished.append(entry.path)
+        else:
+            finished.append((built, entry.path))
+    return [path for _built, path in sorted(finished)], unfinished
+
+
+def link_target(link):
+    """Where link points, as an absolute path; '' when link is not a link."""
+    try:
+        target = os.readlink(link)
+    except OSError:  # no such path, or not a link
+        return ""
+    return os.path.normpath(os.path.join(os.path.dirname(link), target))
+
+
+def run(params):
+    finished, unfinished = releases(params["path"], params["mark"])
+    return {"changed": False, "finished": finished, "unfinished": unfinished,
+            "current": link_target(params["current"])}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            current=dict(type="path", required=True),
+            mark=dict(type="str", default=".flaskops-release"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = run(module.params)
+    except OSError as error:
+        module.fail_json(msg="Cannot read the releases in %s: %s" % (module.params["path"], error))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Unit tests for the flaskops.deploy.releases_info module, on a real directory tree."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
+
+import releases_info  # noqa: E402
+
+MARK = ".flaskops-release"
+
+
+def release(root, name, built=None):
+    path = root / "releases" / name
+    (path / "src").mkdir(parents=True)
+    if built is not None:
+        (path / MARK).write_text("id=%s\n" % name)
+        os.utime(path / MARK, (built, built))
+    return str(path)
+
+
+def look(root):
+    return releases_info.run({"path": str(root / "releases"), "current": str(root / "current"),
+                              "mark": MARK})
+
+
+def test_finished_releases_come_oldest_build_first_whatever_their_names(tmp_path):
+    newer = release(tmp_path, "a-newer", built=2000)
+    older = release(tmp_path, "b-older", built=1000)
+    result = look(tmp_path)
+    assert result["finished"] == [older, newer]
+    assert result["unfinished"] == []
+    assert result["changed"] is False
+
+
+def test_a_release_without_the_mark_is_unfinished(tmp_path):
+    done = release(tmp_path, "done", built=1000)
+    stopped = release(tmp_path, "stopped")
+    (tmp_path / "releases" / "stray-file").write_text("")
+    (tmp_path / "releases" / "linked").symlink_to(done)
+    result = look(tmp_path)
+    assert result["finished"] == [done]
+    assert result["unfinished"] == [stopped]
+
+
+def test_current_is_where_the_link_points(tmp_path):
+    served = release(tmp_path, "served", built=1000)
+    assert look(tmp_path)["current"] == ""
+    (tmp_path / "current").symlink_to(served)
+    assert look(tmp_path)["current"] == served
+
+
+def test_a_relative_link_is_read_against_its_own_directory(tmp_path):
+    served = release(tmp_path, "served", built=1000)
+    (tmp_path / "current").symlink_to("releases/served")
+    assert look(tmp_path)["current"] == served
+
+
+def test_current_that_is_not_a_link_serves_nothing(tmp_path):
+    (tmp_path / "current").mkdir()
+    assert look(tmp_path)["current"] == ""
+
+
+def test_no_releases_directory_yet(tmp_path):
+    assert look(tmp_path) == {"changed": False, "finished": [], "unfinished": [], "current": ""}
