@@ -12,10 +12,11 @@ module: units
 author: flaskops maintainers (@flaskops)
 short_description: Bring several systemd units to the state asked, in one step
 description:
-  - For each unit in order, enables or disables it at boot, then starts, restarts, reloads or
-    stops it, as M(ansible.builtin.systemd_service) would for one unit; reports which units it
-    changed. flaskops.deploy's gunicorn role uses it for an app's socket and service units, one
-    round trip to the host for both.
+  - Enables or disables the units at boot (one C(systemctl) run for all that need it), then, for
+    each unit in order, starts, restarts, reloads or stops it, as
+    M(ansible.builtin.systemd_service) would for one unit; reports which units it changed.
+    flaskops.deploy's gunicorn role uses it for an app's socket and service units, one round trip
+    to the host for both.
   - O(units[].state=restarted) and O(units[].state=reloaded) start a unit that is not running
     (and report that), so a unit that was just started is not restarted again.
 version_added: 1.0.0
@@ -35,7 +36,10 @@ options:
         type: str
         required: true
       enabled:
-        description: Whether the unit starts at boot. Left alone when not given.
+        description:
+          - Whether the unit starts at boot. Left alone when not given.
+          - Enabling links the unit into its targets without reloading systemd (C(--no-reload)); the
+            links are read at boot, and O(daemon_reload) reloads systemd when unit files changed.
         type: bool
       state:
         description: What to do with the running unit. Left alone when not given.
@@ -109,26 +113,41 @@ class Units:
         rc, out, err = self.module.run_command([self.systemctl] + list(args))
         return rc, out.strip(), err.strip()
 
-    def act(self, name, action):
-        self.changed_units.append("%s %s" % (name, PAST[action]))
+    def act(self, names, action, *options):
+        """Run one systemctl action on the named units, reporting each as changed."""
+        self.changed_units.extend("%s %s" % (name, PAST[action]) for name in names)
         if self.module.check_mode:
             return
-        rc, out, err = self.call(action, name)
+        rc, out, err = self.call(action, *(list(options) + list(names)))
         if rc != 0:
-            self.module.fail_json(msg="systemctl %s %s failed: %s" % (action, name, err or out), rc=rc,
-                                  stdout=out, stderr=err, changed_units=self.changed_units[:-1])
+            self.module.fail_json(msg="systemctl %s %s failed: %s" % (action, " ".join(names), err or out),
+                                  rc=rc, stdout=out, stderr=err,
+                                  changed_units=self.changed_units[:-len(names)])
 
-    def unit(self, item):
-        name = item["name"]
-        if item["enabled"] is not None:
+    def enable(self, items):
+        """Enable or disable the units at boot, all in one systemctl run for each.
+
+        Enabling only links the unit into a target's wants, which systemd reads
+        at boot; --no-reload skips the manager reload systemctl would otherwise
+        do for each unit (a daemon reload is O(daemon_reload)'s job).
+        """
+        wanted = {True: [], False: []}
+        for item in items:
+            if item["enabled"] is None:
+                continue
             # Exits 0 for enabled, static, alias, ...; prints nothing for a unit it does not know.
-            rc, out, err = self.call("is-enabled", name)
+            rc, out, err = self.call("is-enabled", item["name"])
             if not out:
-                self.module.fail_json(msg="systemd has no unit %s: %s" % (name, err))
-            if item["enabled"] and rc != 0:
-                self.act(name, "enable")
-            elif not item["enabled"] and rc == 0:
-                self.act(name, "disable")
+                self.module.fail_json(msg="systemd has no unit %s: %s" % (item["name"], err))
+            if item["enabled"] != (rc == 0):
+                wanted[item["enabled"]].append(item["name"])
+        for enabled, action in ((True, "enable"), (False, "disable")):
+            if wanted[enabled]:
+                self.act(wanted[enabled], action, "--no-reload")
+
+    def bring(self, item):
+        """Start, stop, restart or reload the unit as its state asks."""
+        name = item["name"]
         if item["reset_failed"] and not self.module.check_mode:
             self.call("reset-failed", name)  # fails harmlessly when there is nothing to clear
         if item["only_if_exists"] and not os.path.lexists(item["only_if_exists"]):
@@ -137,7 +156,7 @@ class Units:
             active = self.call("is-active", name)[0] == 0
             action = ACTIONS[item["state"]][0 if active else 1]
             if action:
-                self.act(name, action)
+                self.act([name], action)
 
 
 def run(module):
@@ -146,8 +165,9 @@ def run(module):
         rc, out, err = units.call("daemon-reload")
         if rc != 0:
             module.fail_json(msg="systemctl daemon-reload failed: %s" % (err or out), rc=rc)
+    units.enable(module.params["units"])
     for item in module.params["units"]:
-        units.unit(item)
+        units.bring(item)
     return {"changed": bool(units.changed_units), "changed_units": units.changed_units}
 
 

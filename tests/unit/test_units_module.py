@@ -31,23 +31,25 @@ class FakeSystemd:
     def run_command(self, argv):
         action, *rest = argv[1:]
         self.calls.append(" ".join(argv[1:]))
+        names = [arg for arg in rest if not arg.startswith("--")]
         if action == "daemon-reload":
             return 0, "", ""
         if action == "reset-failed":
-            return (0 if self.known.get(rest[0], {}).get("failed") else 1), "", ""
-        unit = self.known.get(rest[0])
-        if unit is None:
+            return (0 if self.known.get(names[0], {}).get("failed") else 1), "", ""
+        if any(name not in self.known for name in names):
             return (4 if action == "is-active" else 1), "", "Failed to get unit file state: No such file or directory"
+        unit = self.known[names[0]]
         if action == "is-enabled":
             return (0 if unit["enabled"] in ("enabled", "static") else 1), unit["enabled"] + "\n", ""
         if action == "is-active":
             return (0 if unit["active"] else 3), "active" if unit["active"] else "inactive", ""
-        if action in ("enable", "disable"):
-            unit["enabled"] = action + "d"
-        elif action in ("start", "restart", "reload"):
-            unit["active"] = True
-        elif action == "stop":
-            unit["active"] = False
+        for name in names:
+            if action in ("enable", "disable"):
+                self.known[name]["enabled"] = action + "d"
+            elif action in ("start", "restart", "reload"):
+                self.known[name]["active"] = True
+            elif action == "stop":
+                self.known[name]["active"] = False
         return 0, "", ""
 
     def acts(self):
@@ -64,7 +66,9 @@ def test_starts_and_enables_what_is_not_then_does_nothing():
                           "a.service": {"enabled": "disabled", "active": False}},
                          units=[unit("a.socket", True, "started"), unit("a.service", True, "started")])
     assert units.run(module) == {"changed": True, "changed_units": [
-        "a.socket enabled", "a.socket started", "a.service enabled", "a.service started"]}
+        "a.socket enabled", "a.service enabled", "a.socket started", "a.service started"]}
+    # Both enabled in one systemctl run, without a reload of systemd for each.
+    assert module.acts() == ["enable --no-reload a.socket a.service", "start a.socket", "start a.service"]
     module.calls.clear()
     assert units.run(module) == {"changed": False, "changed_units": []}
     assert module.acts() == []
@@ -106,6 +110,15 @@ def test_disables_an_enabled_unit():
     module = FakeSystemd({"a.service": {"enabled": "enabled", "active": False}},
                          units=[unit("a.service", enabled=False)])
     assert units.run(module)["changed_units"] == ["a.service disabled"]
+    assert module.acts() == ["disable --no-reload a.service"]
+
+
+def test_a_failed_enable_says_which_units_and_why():
+    module = FakeSystemd({"a.service": {"enabled": "disabled", "active": False}},
+                         units=[unit("a.service", True, "started")])
+    module.run_command = lambda argv: (1, "", "Access denied") if argv[1] == "enable" else (1, "disabled", "")
+    with pytest.raises(Failed, match="systemctl enable a.service failed: Access denied"):
+        units.run(module)
 
 
 def test_reset_failed_comes_before_the_restart_and_is_not_a_change():
