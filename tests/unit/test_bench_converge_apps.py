@@ -33,3 +33,13 @@ def test_targets_missed_and_met_are_reported():
 def test_the_apps_do_not_clash():
     apps = converge_apps.apps("/src/hello", 10)
     assert len({a["name"] for a in apps}) == len({a["port"] for a in apps}) == len({a["domain"] for a in apps}) == 10
+
+
+def test_the_single_app_baseline_is_its_fastest_run_and_says_so():
+    one = converge_apps.baseline([row(1, 52.0, 20.0), row(1, 50.0, 21.0)])
+    assert one["first_s"] == 50.0 and one["noop_s"] == 20.0
+    rows = [one, row(10, 140.0, 65.0)]
+    result = converge_apps.summary(rows)
+    assert rows[1]["first_marginal_s"] == 10.0
+    report = converge_apps.markdown(rows, result)
+    assert "fastest of 2 runs (first converge 52.0, 50.0 s; no-op 20.0, 21.0 s)" in report
