@@ -28,7 +28,7 @@ def pack(source, fileobj):
     """Write a gzipped tar of source's release files to fileobj; return how many files it holds.
 
     Owners become root and modes 0755 (executable) or 0644, as a release's code
-    is owned by root and readable by everyone. Links to files are followed.
+    is owned by root and readable by everyone. Links are followed (tree_files).
     """
     count = 0
     directories = set()
@@ -44,8 +44,6 @@ def pack(source, fileobj):
                 info = archive.gettarinfo(os.path.join(source, directory), arcname=directory)
                 archive.addfile(_normalized(info, 0o755))
             info = archive.gettarinfo(path, arcname=relative)
-            if not info.isfile():
-                continue  # a link whose target is missing, a socket, ...
             executable = os.stat(path).st_mode & stat.S_IXUSR
             with open(path, "rb") as handle:
                 archive.addfile(_normalized(info, 0o755 if executable else 0o644), handle)

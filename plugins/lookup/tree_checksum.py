@@ -15,6 +15,9 @@ description:
     executable, and its bytes) in a stable order, so the same contents give the same
     checksum wherever and whenever they are read. File times and owners do not count.
   - Byte-code caches (C(__pycache__), C(*.pyc)) are left out; they are derived from the code.
+  - Links count as what they point at, files and directories alike, as
+    P(flaskops.deploy.copy_tree#module) copies them into a release, so a change to a linked file
+    changes the checksum.
   - A plain file (such as a wheel) is hashed by its bytes alone.
   - flaskops.deploy names a release built from a local directory or a wheel after it, so
     deploying the same code twice makes no new release.
@@ -59,10 +62,8 @@ def tree_checksum(root):
         return digest.hexdigest()
     if not os.path.isdir(root):
         raise AnsibleLookupError(f"tree_checksum: {root!r} is neither a directory nor a file")
+    # What a release gets (flaskops.deploy.copy_tree): a link counts as what it points at.
     for relative, path in tree_files(root):
-        if os.path.islink(path):
-            digest.update(b"L\0" + relative.encode() + b"\0" + os.readlink(path).encode() + b"\0")
-            continue
         executable = os.access(path, os.X_OK)
         digest.update(b"F\0" + relative.encode() + b"\0" + (b"x" if executable else b"-") + b"\0")
         _hash_file(digest, path)

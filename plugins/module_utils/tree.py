@@ -16,12 +16,29 @@ SKIP_SUFFIXES = (".pyc", ".pyo")
 def tree_files(root):
     """Yield (relative path, path) for each file below root that belongs to a release, in a stable order.
 
-    Directories are walked in sorted order; symbolic links to directories are not followed.
+    Directories are walked in sorted order. Links are followed, to files and to
+    directories alike, as ansible.builtin.copy follows them in a source tree on
+    the controller; a link to a directory it is already inside (a loop) is left out.
+    Only regular files are yielded.
     """
-    for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-        for name in sorted(files):
-            if name.endswith(SKIP_SUFFIXES):
+    # Each directory walked -> the real paths of it and the directories it is inside.
+    inside = {root: {os.path.realpath(root)}}
+    for current, dirs, files in os.walk(root, followlinks=True):
+        chain = inside.pop(current)
+        kept = []
+        for name in sorted(dirs):
+            if name in SKIP_DIRS:
                 continue
             path = os.path.join(current, name)
+            real = os.path.realpath(path)
+            if real in chain:
+                continue
+            inside[path] = chain | {real}
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            path = os.path.join(current, name)
+            # Only regular files ship: not a link whose target is missing, a socket or a fifo.
+            if name.endswith(SKIP_SUFFIXES) or not os.path.isfile(path):
+                continue
             yield os.path.relpath(path, root), path

@@ -17,8 +17,9 @@ description:
     takes one or two per file. flaskops.deploy's release role copies an app's code into a new
     release with it.
   - It copies the files that name the release (see P(flaskops.deploy.tree_checksum#lookup)),
-    that is every file below O(src) but byte-code caches (C(__pycache__), C(*.pyc)). Links to files are
-    followed; links to directories are not.
+    that is every regular file below O(src) but byte-code caches (C(__pycache__), C(*.pyc)). Links
+    are followed, to files and to directories alike (as M(ansible.builtin.copy) follows them),
+    except a link to a directory it is already inside; a link whose target is missing is left out.
   - On the host every file and directory is owned by the user Ansible runs as; directories and
     executable files get C(0755), other files C(0644).
   - Files already in O(dest) are overwritten; files that are not in O(src) are left alone. It is

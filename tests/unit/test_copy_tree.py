@@ -64,3 +64,24 @@ def test_an_archive_reaching_outside_or_holding_links_is_refused(tmp_path, name,
     with pytest.raises(ValueError, match="refusing to unpack"):
         unpack(str(path), str(tmp_path / "dest"))
     assert not (tmp_path / "evil").exists()
+
+
+def test_links_to_directories_are_followed_and_loops_and_dangling_links_left_out(tmp_path):
+    assets = tmp_path / "assets"
+    (assets / "img").mkdir(parents=True)
+    (assets / "img" / "logo.svg").write_text("<svg/>")
+    source = tmp_path / "src"
+    (source / "pkg").mkdir(parents=True)
+    (source / "app.py").write_text("app = None\n")
+    (source / "static").symlink_to(assets)            # outside the tree, as in a monorepo
+    (source / "pkg" / "up").symlink_to(source)        # a loop back to the top
+    (source / "static-again").symlink_to("static")    # the same directory under a second name
+    (source / "gone.py").symlink_to("nowhere.py")     # its target is missing
+    os.mkfifo(source / "pipe")
+    files = sorted(relative for relative, _ in tree_files(str(source)))
+    assert files == ["app.py", "static-again/img/logo.svg", "static/img/logo.svg"]
+    dest = tmp_path / "release" / "src"
+    count, unpacked = copy(source, dest)
+    assert count == unpacked == 3
+    assert (dest / "static" / "img" / "logo.svg").read_text() == "<svg/>"
+    assert (dest / "static").is_dir() and not (dest / "static").is_symlink()

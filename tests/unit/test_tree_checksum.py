@@ -66,3 +66,16 @@ def test_lookup_module_returns_one_digest_per_term(tmp_path):
     root = make_tree(tmp_path / "app", {"app.py": "x = 1\n"})
     result = lookup.LookupModule().run([str(root), str(root)])
     assert len(result) == 2 and result[0] == result[1] and len(result[0]) == 64
+
+
+@pytest.mark.parametrize("linked", ["file", "directory"])
+def test_a_change_behind_a_link_changes_the_checksum(tmp_path, linked):
+    shared = make_tree(tmp_path / "shared", {"settings.py": "DEBUG = False\n"})
+    root = make_tree(tmp_path / "app", {"app.py": "x = 1\n"})
+    if linked == "file":
+        (root / "settings.py").symlink_to(shared / "settings.py")
+    else:
+        (root / "config").symlink_to(shared)
+    before = lookup.tree_checksum(str(root))
+    (shared / "settings.py").write_text("DEBUG = True\n")
+    assert lookup.tree_checksum(str(root)) != before
