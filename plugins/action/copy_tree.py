@@ -43,10 +43,9 @@ def pack(source, fileobj):
                 directories.add(directory)
                 info = archive.gettarinfo(os.path.join(source, directory), arcname=directory)
                 archive.addfile(_normalized(info, 0o755))
-            info = archive.gettarinfo(path, arcname=relative)
-            executable = os.stat(path).st_mode & stat.S_IXUSR
+            info = archive.gettarinfo(path, arcname=relative)  # os.stat: the archive dereferences links
             with open(path, "rb") as handle:
-                archive.addfile(_normalized(info, 0o755 if executable else 0o644), handle)
+                archive.addfile(_normalized(info, 0o755 if info.mode & stat.S_IXUSR else 0o644), handle)
             count += 1
     return count
 
