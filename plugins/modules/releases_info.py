@@ -53,7 +53,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-finished:
+built:
   description: The finished release directories, oldest build first (by the time the mark was written).
   returned: always
   type: list
@@ -81,7 +81,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 def releases(path, mark):
-    """(finished, unfinished) release directories under path."""
+    """(built, unfinished) release directories under path: those with the mark, oldest first."""
     try:
         entries = sorted(os.scandir(path), key=lambda entry: entry.name)
     except FileNotFoundError:
@@ -109,8 +109,8 @@ def link_target(link):
 
 
 def run(params):
-    finished, unfinished = releases(params["path"], params["mark"])
-    return {"changed": False, "finished": finished, "unfinished": unfinished,
+    built, unfinished = releases(params["path"], params["mark"])
+    return {"changed": False, "built": built, "unfinished": unfinished,
             "current": link_target(params["current"])}
 
 

@@ -27,7 +27,7 @@ def test_finished_releases_come_oldest_build_first_whatever_their_names(tmp_path
     newer = release(tmp_path, "a-newer", built=2000)
     older = release(tmp_path, "b-older", built=1000)
     result = look(tmp_path)
-    assert result["finished"] == [older, newer]
+    assert result["built"] == [older, newer]
     assert result["unfinished"] == []
     assert result["changed"] is False
 
@@ -38,7 +38,7 @@ def test_a_release_without_the_mark_is_unfinished(tmp_path):
     (tmp_path / "releases" / "stray-file").write_text("")
     (tmp_path / "releases" / "linked").symlink_to(done)
     result = look(tmp_path)
-    assert result["finished"] == [done]
+    assert result["built"] == [done]
     assert result["unfinished"] == [stopped]
 
 
@@ -61,4 +61,4 @@ def test_current_that_is_not_a_link_serves_nothing(tmp_path):
 
 
 def test_no_releases_directory_yet(tmp_path):
-    assert look(tmp_path) == {"changed": False, "finished": [], "unfinished": [], "current": ""}
+    assert look(tmp_path) == {"changed": False, "built": [], "unfinished": [], "current": ""}
