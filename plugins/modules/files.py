@@ -97,6 +97,13 @@ options:
         description: What the link points to; it need not exist.
         type: str
         required: true
+  absent:
+    description:
+      - Files and links to remove when they exist (what an earlier version wrote and this one
+        no longer does). A directory here is an error; nothing is removed below it.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -319,6 +326,16 @@ class Files:
         os.symlink(src, temporary)
         os.rename(temporary, path)
 
+    def absent(self, path):
+        info = lstat_or_none(path)
+        if info is None:
+            return
+        if stat.S_ISDIR(info.st_mode):
+            self.module.fail_json(msg="%s is a directory; absent removes files and links only" % path)
+        self.changed(path, "%s\n" % path, "absent\n")
+        if not self.check:
+            os.unlink(path)
+
 
 FILE_OPTIONS = dict(
     path=dict(type="path", required=True),
@@ -341,6 +358,7 @@ def argument_spec():
             path=dict(type="path", required=True),
             src=dict(type="str", required=True),
         )),
+        absent=dict(type="list", elements="path", default=[]),
     )
 
 
@@ -355,6 +373,8 @@ def run(module):
             files.file(item, private=True)
         for item in module.params["links"]:
             files.link(item)
+        for path in module.params["absent"]:
+            files.absent(path)
     except (Unknown, ValueError, OSError) as error:
         module.fail_json(msg=to_text(error), changed_paths=files.changed_paths)
     result = {"changed": bool(files.changed_paths), "changed_paths": files.changed_paths}

@@ -20,7 +20,7 @@ class FakeModule:
     """What files.run() uses of AnsibleModule: params, check and diff mode, fail_json, run_command."""
 
     def __init__(self, check=False, diff=True, **params):
-        self.params = {"directories": [], "files": [], "private_files": [], "links": [], **params}
+        self.params = {"directories": [], "files": [], "private_files": [], "links": [], "absent": [], **params}
         self.check_mode = check
         self._diff = diff
         self.commands = []
@@ -156,3 +156,18 @@ def test_an_unknown_owner_of_an_existing_file_fails_a_real_run_and_is_a_change_i
     with pytest.raises(Failed, match="no user named no-such-user"):
         run(files=[conf(tmp_path / "app.conf", owner="no-such-user")])
     assert os.lstat(tmp_path / "app.conf").st_uid == 0
+
+
+def test_absent_removes_files_and_links_once_and_never_a_directory(tmp_path):
+    (tmp_path / "old.conf").write_text("x")
+    os.symlink(tmp_path / "old.conf", tmp_path / "old-link")
+    paths = [str(tmp_path / "old.conf"), str(tmp_path / "old-link"), str(tmp_path / "never-there")]
+    check = files.run(FakeModule(check=True, absent=paths))
+    assert check["changed_paths"] == paths[:2] and (tmp_path / "old.conf").exists()
+    assert run(absent=paths)["changed_paths"] == paths[:2]
+    assert not os.path.lexists(tmp_path / "old.conf") and not os.path.lexists(tmp_path / "old-link")
+    assert run(absent=paths)["changed"] is False
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(Failed, match="is a directory"):
+        run(absent=[str(tmp_path / "dir")])
+    assert (tmp_path / "dir").is_dir()
