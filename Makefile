@@ -11,7 +11,11 @@ S ?= default
 # balanced by how long each takes.
 LANE_A := cluster apps default
 LANE_B := releases platforms tls ssh
-SCENARIOS := $(LANE_A) $(LANE_B)
+# The controller matrix (scripts/ansible-versions.sh): the oldest supported
+# ansible-core, the tool chain's, the newest, each from a virtualenv of its own.
+ANSIBLE_CORE_VERSIONS := 2.16.19 2.19.14 2.21.5
+LANE_C := $(addprefix ansible-core:,$(ANSIBLE_CORE_VERSIONS))
+SCENARIOS := $(LANE_A) $(LANE_B) versions
 
 # The collection is found by FQCN as ansible_collections/flaskops/deploy under
 # COLLECTIONS (a link to this checkout); the pinned `ansible` package supplies
@@ -21,13 +25,14 @@ export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(BIN):$(PATH)
 export PY_COLORS := 0
 
-.PHONY: help venv collection engine images lint unit sanity docs molecule test bench bench-apps demo demo-down clean
+.PHONY: help venv collection engine images lint unit sanity docs molecule test versions bench bench-apps demo demo-down clean
 
 help:
 	@echo "make demo        deploy the sample app into the container flaskops-demo, on http://localhost:8080/"
 	@echo "make demo-down   remove the demo container"
 	@echo "make test        everything: lint, unit tests, every Molecule scenario"
 	@echo "make molecule S=<scenario>   one Molecule scenario ($(SCENARIOS))"
+	@echo "make versions    the default host converged with each tested ansible-core ($(ANSIBLE_CORE_VERSIONS))"
 	@echo "make bench       benchmarks (about 12 min): writes benchmarks/results/"
 	@echo "make bench-apps  converge time for 1, 5 and 10 apps on one host (about 7 min)"
 	@echo "make docs        regenerate docs/roles/ from the roles' argument specs"
@@ -58,9 +63,12 @@ lint: venv collection
 unit: venv collection
 	$(BIN)/pytest -q tests/unit
 
-# ansible-test sanity on the built tarball, installed into a layout of its own.
+# ansible-test sanity on the built tarball, installed into a layout of its own:
+# with the tool chain's ansible-core, and with the newest tested one (its rules
+# change between versions).
 sanity: venv
 	scripts/sanity.sh
+	scripts/sanity.sh "$$(scripts/ansible-versions.sh --venv $(lastword $(ANSIBLE_CORE_VERSIONS)))"
 
 # docs/roles/ from the argument specs (a unit test fails when they are stale).
 docs: venv
@@ -70,7 +78,11 @@ molecule: venv collection images
 	$(BIN)/molecule test -s $(S)
 
 test: lint unit sanity images
-	scripts/molecule-lanes.sh "$(LANE_A)" "$(LANE_B)"
+	scripts/molecule-lanes.sh "$(LANE_A)" "$(LANE_B)" "$(LANE_C)"
+
+# The controller matrix alone.
+versions: venv collection images
+	scripts/ansible-versions.sh $(ANSIBLE_CORE_VERSIONS)
 
 $(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt

@@ -10,10 +10,16 @@
 # script saved at ~/.ansible/test/cache/get_pip_<version>.py: ours, under a
 # HOME of the run's own, makes pip with ensurepip and installs the pinned
 # packages from the package index like any other pip install.
+#
+# Usage: scripts/sanity.sh [VENV]   (default .venv; the controller matrix's
+# .cache/ansible-core-<version> runs the newest ansible-core's sanity rules)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/.venv/bin
-work=$PWD/.cache/sanity
+venv=$(cd "${1:-.venv}" && pwd)
+bin=$venv/bin
+python_version=$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+core_version=$("$bin/python" -c 'import ansible; print(ansible.__version__)')
+work=$PWD/.cache/sanity/$core_version
 rm -rf "$work/collections" "$work/dist"   # home/ keeps ansible-test's virtualenvs between runs
 mkdir -p "$work/home" "$work/dist"
 
@@ -32,7 +38,7 @@ env -u ANSIBLE_COLLECTIONS_PATH "$bin/ansible-galaxy" collection install --force
 pip_version=$("$bin/python" -c '
 from ansible_test._internal.host_configs import NativePythonConfig
 from ansible_test._internal.python_requirements import get_venv_packages
-print(get_venv_packages(NativePythonConfig(version="3.11", path="python3.11"))["pip"])')
+print(get_venv_packages(NativePythonConfig(version="'"$python_version"'", path="python'"$python_version"'"))["pip"])')
 mkdir -p "$work/home/.ansible/test/cache"
 cat >"$work/home/.ansible/test/cache/get_pip_${pip_version//./_}.py" <<'EOF'
 """Stand-in for get-pip.py (scripts/sanity.sh): pip from ensurepip, then pip
@@ -46,9 +52,9 @@ subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--defaul
 sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", "--quiet", *args]))
 EOF
 
-echo "==> ansible-test sanity (ansible-core $("$bin/python" -c 'import ansible; print(ansible.__version__)'))"
+echo "==> ansible-test sanity (ansible-core $core_version, Python $python_version)"
 cd "$work/collections/ansible_collections/flaskops/deploy"
 # ansible-test lists a collection's files with git; an installed one has none.
 git init --quiet . && git add --all && git -c user.name=sanity -c user.email=sanity@localhost commit --quiet -m shipped
-HOME="$work/home" PATH="$bin:$PATH" "$bin/ansible-test" sanity --python 3.11 --color no 2>&1 \
+HOME="$work/home" PATH="$bin:$PATH" "$bin/ansible-test" sanity --python "$python_version" --color no 2>&1 \
   | grep -v "is ignored: it is neither a file nor a directory"
