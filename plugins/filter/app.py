@@ -153,8 +153,11 @@ def _validate(app):
     health = params["health_check"]
     if not health["path"].startswith("/"):
         problems.append(f"{VARIABLE}.health_check.path: {health['path']!r} must start with '/'")
-    if not 100 <= health["status"] <= 599:
+    if health["status"] is not None and not 100 <= health["status"] <= 599:
         problems.append(f"{VARIABLE}.health_check.status: {health['status']} is not an HTTP status")
+    for status in health["statuses"]:
+        if not 100 <= status <= 599:
+            problems.append(f"{VARIABLE}.health_check.statuses: {status} is not an HTTP status")
     for key in ("retries", "delay", "timeout"):
         if health[key] < 1:
             problems.append(f"{VARIABLE}.health_check.{key}: {health[key]} must be at least 1")
@@ -391,15 +394,19 @@ def _derive(params):
         "repo_dir": f"{root}/repo",
         "deploy_key": f"{etc_dir}/deploy_key",
         "venv": f"{current}/venv",
-        "entry_dir": root,
+        # How the app runs is part of each release (built into it, never
+        # rewritten under a release that serves): the service reads these
+        # through `current`, so a switch or a rollback brings its own.
         "entry_module": "flaskops_wsgi",
-        "entry_file": f"{root}/flaskops_wsgi.py",
+        "entry_file": f"{current}/flaskops_wsgi.py",
         "wsgi_module": wsgi.group("module"),
         "wsgi_attr": wsgi.group("attr"),
         "wsgi_factory": bool(wsgi.group("call")),
         "etc_dir": etc_dir,
-        "config_file": f"{etc_dir}/gunicorn.conf.py",
-        "env_file": f"{etc_dir}/environment",
+        "config_file": f"{current}/gunicorn.conf.py",
+        "env_file": f"{current}/environment",
+        # Where releases built before settings were part of them kept theirs.
+        "legacy_files": [f"{etc_dir}/gunicorn.conf.py", f"{etc_dir}/environment", f"{root}/flaskops_wsgi.py"],
         "unit": f"flaskops-{name}.service",
         "socket_unit": f"flaskops-{name}.socket",
         "unit_file": f"/etc/systemd/system/flaskops-{name}.service",
@@ -417,12 +424,22 @@ def _derive(params):
         # Every name the site answers to: what its certificate must cover.
         "site_names": [params["domain"]] + redirect_names,
         "static_path": static_dir,
+        # The statuses the health check accepts: statuses, else the one status, else any 2xx or 3xx.
+        "health_statuses": _health_statuses(params["health_check"]),
         **_tls_paths(name, etc_dir, params["tls"]),
     }
     clash = set(params) & set(derived)
     if clash:  # a derived name must never shadow a field the user set
         raise AnsibleFilterError(f"app_facts: derived keys shadow app fields: {sorted(clash)}")
     return {**params, **derived}
+
+
+def _health_statuses(health):
+    if health["statuses"]:
+        return sorted(set(health["statuses"]))
+    if health["status"] is not None:
+        return [health["status"]]
+    return list(range(200, 400))
 
 
 def _host_apps(host, variables):
@@ -474,6 +491,17 @@ def app_backends(hostvars, hosts, name):
     return backends
 
 
+def release_file(item, directory):
+    """One of the files a release runs with ({name, content, owner, group, mode,
+    private}, flaskops.deploy.gunicorn's gunicorn_release_files) as the
+    flaskops.deploy.files module writes it into the release's directory."""
+    name = str(item["name"])
+    if not name or "/" in name or name in (".", ".."):
+        raise AnsibleFilterError(f"release_file: {name!r} is not a file name")
+    entry = {key: plain(item[key]) for key in ("content", "owner", "group", "mode")}
+    return {"path": f"{directory}/{name}", **entry}
+
+
 class FilterModule:
     """flaskops.deploy app filters."""
 
@@ -484,4 +512,5 @@ class FilterModule:
             "app_problems": app_problems,
             "apps_problems": apps_problems,
             "not_networks": not_networks,
+            "release_file": release_file,
         }

@@ -31,6 +31,11 @@ options:
     description: The file a build writes into its release directory last, once it has finished.
     type: str
     default: .flaskops-release
+  checked_mark:
+    description:
+      - The file written into a release's directory once it has passed its health check on the host.
+    type: str
+    default: .flaskops-checked
 attributes:
   check_mode:
     support: full
@@ -59,6 +64,15 @@ built:
   type: list
   elements: str
   sample: [/srv/shop/releases/local-0b1c2d3e4f5a, /srv/shop/releases/local-5a4f3e2d1c0b]
+checked:
+  description:
+    - The built releases that have passed their health check on this host (O(checked_mark)), the one
+      that passed it last at the end. A release that serves but is not among them was switched to by
+      a run that did not finish its check; the last of the others is the one that served before it.
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/shop/releases/local-0b1c2d3e4f5a]
 unfinished:
   description: Release directories without the mark, in name order.
   returned: always
@@ -110,7 +124,14 @@ def link_target(link):
 
 def run(params):
     built, unfinished = releases(params["path"], params["mark"])
-    return {"changed": False, "built": built, "unfinished": unfinished,
+    checked = []
+    for path in built:
+        try:
+            checked.append((os.lstat(os.path.join(path, params["checked_mark"])).st_mtime, path))
+        except FileNotFoundError:
+            pass
+    checked = [path for _when, path in sorted(checked)]
+    return {"changed": False, "built": built, "checked": checked, "unfinished": unfinished,
             "current": link_target(params["current"])}
 
 
@@ -120,6 +141,7 @@ def main():
             path=dict(type="path", required=True),
             current=dict(type="path", required=True),
             mark=dict(type="str", default=".flaskops-release"),
+            checked_mark=dict(type="str", default=".flaskops-checked"),
         ),
         supports_check_mode=True,
     )

@@ -119,6 +119,7 @@ def test_ipv6_loopback_is_bracketed():
         ({"keep_releases": 0}, "flaskops_app.keep_releases"),
         ({"health_check": {"path": "health"}}, "flaskops_app.health_check.path"),
         ({"health_check": {"status": 42}}, "flaskops_app.health_check.status"),
+        ({"health_check": {"statuses": [200, 1000]}}, "flaskops_app.health_check.statuses"),
         ({"health_check": {"retries": 0}}, "flaskops_app.health_check.retries"),
         ({"hooks": {"before_deploy": ["true"]}}, "before_deploy"),
         ({"port": "eighty"}, "port"),
@@ -145,7 +146,7 @@ def test_not_a_dict():
 
 def test_filter_module_exports():
     filters = app_filter.FilterModule().filters()
-    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems", "not_networks"}
+    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems", "not_networks", "release_file"}
 
 
 def test_work_dir_follows_the_source():
@@ -354,3 +355,28 @@ def test_plain_keeps_values_and_drops_subclasses():
     assert value == {"a": ["x", [1, 2.5, True]], "b": None}
     assert type(value) is dict and type(value["a"][0]) is str
     assert value["a"][1][2] is True
+
+
+def test_release_file_places_a_release_setting_in_the_release_directory():
+    item = {"name": "environment", "content": "A=1\n", "owner": "hello", "group": "hello",
+            "mode": "0600", "private": True}
+    assert app_filter.release_file(item, "/srv/hello/releases/local-0123") == {
+        "path": "/srv/hello/releases/local-0123/environment", "content": "A=1\n",
+        "owner": "hello", "group": "hello", "mode": "0600"}
+    with pytest.raises(AnsibleFilterError):
+        app_filter.release_file({**item, "name": "../environment"}, "/srv/hello/releases/x")
+
+
+def test_how_the_app_runs_is_read_through_current_from_the_release():
+    facts = app_filter.app_facts(VALID)
+    for key, name in (("config_file", "gunicorn.conf.py"), ("env_file", "environment"),
+                      ("entry_file", "flaskops_wsgi.py")):
+        assert facts[key] == f"/srv/hello/current/{name}"
+    assert "/etc/flaskops/hello/environment" in facts["legacy_files"]
+
+
+def test_the_health_check_accepts_any_2xx_or_3xx_unless_told():
+    assert app_filter.app_facts(VALID)["health_statuses"] == list(range(200, 400))
+    assert app_filter.app_facts(with_(health_check={"status": 204}))["health_statuses"] == [204]
+    told = with_(health_check={"statuses": [401, 200, 200], "status": 204})
+    assert app_filter.app_facts(told)["health_statuses"] == [200, 401]

@@ -20,7 +20,7 @@ def release(root, name, built=None):
 
 def look(root):
     return releases_info.run({"path": str(root / "releases"), "current": str(root / "current"),
-                              "mark": MARK})
+                              "mark": MARK, "checked_mark": ".flaskops-checked"})
 
 
 def test_finished_releases_come_oldest_build_first_whatever_their_names(tmp_path):
@@ -61,4 +61,19 @@ def test_current_that_is_not_a_link_serves_nothing(tmp_path):
 
 
 def test_no_releases_directory_yet(tmp_path):
-    assert look(tmp_path) == {"changed": False, "built": [], "unfinished": [], "current": ""}
+    assert look(tmp_path) == {"changed": False, "built": [], "checked": [], "unfinished": [], "current": ""}
+
+
+def test_checked_releases_are_the_built_ones_that_passed_their_check_the_last_one_last(tmp_path):
+    newer = release(tmp_path, "a-newer", built=2000)
+    older = release(tmp_path, "b-older", built=1000)
+    unchecked = release(tmp_path, "c-unchecked", built=3000)
+    stopped = release(tmp_path, "d-stopped")
+    # The older build was switched back to (a rollback) after the newer one had served.
+    for path, when in ((newer, 4000), (older, 5000), (stopped, 6000)):
+        mark = tmp_path / "releases" / os.path.basename(path) / ".flaskops-checked"
+        mark.write_text("")
+        os.utime(mark, (when, when))
+    result = look(tmp_path)
+    assert result["checked"] == [newer, older]
+    assert unchecked in result["built"] and unchecked not in result["checked"]

@@ -45,8 +45,8 @@ def snapshot(host, name):
     unit = f"flaskops-{name}.service"
     master = main_pid(host, unit)
     files = [f"/etc/systemd/system/{unit}", f"/etc/systemd/system/flaskops-{name}.socket",
-             f"/etc/flaskops/{name}/gunicorn.conf.py", f"/etc/flaskops/{name}/environment",
-             f"/etc/nginx/sites-available/{name}", f"/srv/{name}/flaskops_wsgi.py"]
+             f"/srv/{name}/current/gunicorn.conf.py", f"/srv/{name}/current/environment",
+             f"/etc/nginx/sites-available/{name}", f"/srv/{name}/current/flaskops_wsgi.py"]
     stats = host.check_output("stat -c '%n %i %Y' " + " ".join(files))
     return {
         "master": master,

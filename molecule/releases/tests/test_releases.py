@@ -10,6 +10,7 @@ over SSH with a deploy key.
 import json
 import os
 import re
+import shutil
 import time
 
 import pytest
@@ -48,6 +49,26 @@ def releases(host):
 
 def commit_of(host, ref):
     return host.check_output(f"git -C {REPO} rev-parse {ref}^{{commit}}")
+
+
+def under_load(host, run):
+    """run() while wrk loads the site from inside the container; (its result, wrk's report)."""
+    start_wrk(host, "-t2 -c16 -d300s")
+    time.sleep(2)
+    try:
+        result = run()
+    finally:
+        time.sleep(3)  # keep the load on past the switch
+        report = stop_wrk(host)
+    return result, report
+
+
+def assert_served_under_load(host, app, result, report, version):  # pylint: disable=redefined-outer-name
+    """The run passed, no request under load failed, `version` serves; returns its release."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_no_request_failed(report, more_than=1000)
+    assert served_version(host, app) == version
+    return current_release(host)
 
 
 def test_v1_is_served_from_a_release_of_the_tagged_commit(host, app):
@@ -89,13 +110,7 @@ def test_redeploying_the_same_ref_changes_nothing(host, app):
 
 
 def test_v2_deployed_by_commit_under_load_loses_no_request(host, app):
-    start_wrk(host, "-t2 -c16 -d300s")
-    time.sleep(2)
-    try:
-        result = deploy(app, commit_of(host, "v2.0.0"))
-    finally:
-        time.sleep(3)  # keep the load on past the switch
-        report = stop_wrk(host)
+    result, report = under_load(host, lambda: deploy(app, commit_of(host, "v2.0.0")))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert_no_request_failed(report, more_than=1000)
@@ -122,6 +137,9 @@ def test_a_failing_release_leaves_the_previous_one_serving(host, app, version, f
                      r"\(`journalctl -u flaskops-\S+\.service -n 50`\)", output), output
     assert served_version(host, app) == "2.0.0"
     assert current_release(host) == serving
+    # The message ends with what the app said in its journal.
+    if failure == "import":
+        assert "The app's last journal lines" in output and "v4 cannot start" in output, output
     # The failed release is left for inspection.
     failed = re.search(r"left in (\S+) for inspection", output).group(1)
     assert host.file(failed).is_directory
@@ -194,3 +212,82 @@ def test_redeploying_the_same_branch_over_ssh_changes_nothing(host, app):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert recap_counts(output)["changed"] == 0, output
+
+
+# How the app runs is part of the release: a change of it is a new release,
+# started with exactly that code and those settings, and a rollback brings back
+# both. Nothing is rewritten under the release that serves.
+def renamed_sample(tmp_path, version):
+    """The sample app on the controller with its module renamed (hello.py -> greet.py)."""
+    source = tmp_path / "greet"
+    shutil.copytree(os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "examples", "hello"), source,
+                    ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    code = (source / "hello.py").read_text().replace('__version__ = "1.0.0"', f'__version__ = "{version}"')
+    (source / "greet.py").write_text(code)
+    (source / "hello.py").unlink()
+    return source
+
+
+def test_a_new_module_name_and_source_type_in_one_run_under_load_lose_no_request(host, app, tmp_path):
+    serving = current_release(host)
+    before = host.file(f"{serving}/flaskops_wsgi.py").content_string
+    assert "from hello import" in before
+    # git -> local and hello:app -> greet:create_app() at once; the hook reads hello.py, so none here.
+    definition = {**app, "source": {"type": "local", "path": str(renamed_sample(tmp_path, "7.0.0"))},
+                  "wsgi": "greet:create_app()", "hooks": {}}
+    result, report = under_load(host, lambda: run_playbook("-e", json.dumps({"flaskops_app": definition})))
+    current = assert_served_under_load(host, app, result, report, "7.0.0")
+    assert current.startswith(f"{ROOT}/releases/local-")
+    assert "from greet import create_app" in host.file(f"{current}/flaskops_wsgi.py").content_string
+    # The release that served before still has what it ran with.
+    assert host.file(f"{serving}/flaskops_wsgi.py").content_string == before
+
+
+def test_rollback_under_load_brings_back_the_code_and_the_settings_it_ran_with(host, app):
+    result, report = under_load(host, lambda: run_playbook(playbook="flaskops.deploy.rollback"))
+    current = assert_served_under_load(host, app, result, report, "6.0.0")
+    assert current.startswith(f"{ROOT}/releases/git-")
+    assert "from hello import app" in host.file(f"{current}/flaskops_wsgi.py").content_string
+    assert '"src"' in host.file(f"{current}/gunicorn.conf.py").content_string
+
+
+def test_a_run_cut_off_after_the_switch_is_checked_again_by_the_next(host, app):
+    serving = current_release(host)
+    # v3 answers 500 on /health: its deploy fails and leaves it built, v6 serving.
+    result = deploy(app, "v3.0.0")
+    assert result.returncode != 0, result.stdout
+    broken = re.search(r"left in (\S+) for inspection", result.stdout + result.stderr).group(1)
+    assert current_release(host) == serving
+    # What a run cut off between the switch and its check leaves: v3 serving, unchecked.
+    host.run_expect([0], f"ln -sfn {broken} {ROOT}/current.cut && mv -T {ROOT}/current.cut {ROOT}/current"
+                         " && systemctl restart flaskops-hello.service")
+    assert current_release(host) == broken
+    result = deploy(app, "v3.0.0")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, f"the unchecked release was taken as it was\n{output}"
+    assert "Health check failed" in output, output
+    assert f"Switched back to release {os.path.basename(serving)}, which is serving" in output, output
+    assert current_release(host) == serving
+    assert served_version(host, app) == "6.0.0"
+
+
+def test_a_first_release_that_fails_says_truthfully_that_nothing_serves(host, app):
+    other = {**app, "name": "second", "domain": "second.test", "port": 8001, "hooks": {},
+             "shared_dirs": [], "shared_files": [],
+             "source": {**app["source"], "ref": "v3.0.0"}}
+    apps = [{**app, "source": {**app["source"], "ref": "HEAD", **over_ssh()}}, other]
+    try:
+        for attempt in (1, 2):  # a new run tries the failed release again, and checks it again
+            result = run_playbook("-e", json.dumps({"flaskops_apps": apps}))
+            output = result.stdout + result.stderr
+            assert result.returncode != 0, output
+            assert "No release of second has passed its health check on this host, so none is serving" in output, \
+                f"attempt {attempt}\n{output}"
+            assert host.run("systemctl is-active --quiet flaskops-second.service").rc != 0
+            assert not host.file("/srv/second/current").exists
+            assert http(host, "/health", host_header="second.test").status == 502
+            assert served_version(host, app) == "6.0.0"
+    finally:
+        gone = {**other, "state": "absent", "remove_data": True}
+        result = run_playbook("-e", json.dumps({"flaskops_apps": [apps[0], gone]}))
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -53,7 +53,8 @@ def test_nginx_serves_the_app(host, app):
 
 
 def test_only_the_app_user_can_read_the_environment_file(host, app):
-    env_file = f"/etc/flaskops/{app['name']}/environment"
+    # Part of the release being served (a rollback brings back the environment it ran with).
+    env_file = f"/srv/{app['name']}/current/environment"
     assert host.run(f"runuser -u {app['name']} -- cat {env_file}").rc == 0
     # Neither another account nor nginx's user may read the app's secrets.
     for other in ("nobody", "www-data"):

@@ -16,7 +16,7 @@ def test_the_connection_is_ssh_as_the_unprivileged_user(host):
     assert server_port == "22" and client
     # Root only through sudo, without a password (as on Debian's EC2 images).
     assert host.check_output("sudo -n id -un") == "root"
-    assert host.run("cat /etc/flaskops/hello/environment").rc != 0
+    assert host.run("cat /srv/hello/current/environment").rc != 0
 
 
 def test_sshd_is_published_on_loopback_only():
