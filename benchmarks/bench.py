@@ -32,7 +32,7 @@ CONTAINER = "flaskops-bench"
 IMAGE = "flaskops/debian-systemd:bookworm"
 DOMAIN = "bench.test"
 APP = "hello"
-UNIT = f"flaskops-{APP}"
+UNIT_PREFIX = f"flaskops-{APP}@"
 
 # The seed recipe's nginx block, verbatim but for the port: proxy_pass to
 # 127.0.0.1:8000 with Host / X-Real-IP / X-Forwarded-For and nothing else
@@ -52,7 +52,10 @@ server {
 """
 
 URLS = {
-    "direct": "http://127.0.0.1:8000",     # Gunicorn itself, no nginx
+    # Gunicorn itself, no nginx: the serving release's code, settings and environment,
+    # in a Gunicorn of the bench's own on TCP (the site's own releases listen on unix
+    # sockets only nginx may reach); start_direct() starts it.
+    "direct": "http://127.0.0.1:8000",
     "generated": "http://127.0.0.1:80",    # the collection's nginx site
     "seed": "http://127.0.0.1:8081",       # the seed recipe's nginx block
 }
@@ -94,6 +97,7 @@ def parse_wrk(report: str) -> dict:
         return float(match.group(1)) if match else default
 
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", report, re.MULTILINE))
+    worst = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", report, re.MULTILINE)
     errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
     socket_errors = sum(int(n) for n in errors.groups()) if errors else 0
@@ -103,6 +107,7 @@ def parse_wrk(report: str) -> dict:
         "requests": int(number(r"(\d+) requests in")),
         "p50_ms": _ms(latency["50"]) if "50" in latency else None,
         "p99_ms": _ms(latency["99"]) if "99" in latency else None,
+        "max_ms": _ms(worst.group(1)) if worst else None,
         "non2xx": non2xx,
         "socket_errors": socket_errors,
         "failed": non2xx + socket_errors,
@@ -121,9 +126,11 @@ def wrk(url: str, seconds: int, connections: int = 32) -> dict:
 PACED = "function delay()\n  return 5\nend\n"
 
 
-def wrk_background(url: str) -> None:
+def wrk_background(url: str, timeout: str = "2s") -> None:
+    """Paced load in the background; a request unanswered after `timeout` (a stall
+    a user feels) counts as a socket error."""
     sh(f"printf '{PACED}' > /tmp/paced.lua; rm -f /tmp/wrk.out; "
-       "nohup wrk -t2 -c16 -d600s --timeout 10s --latency -s /tmp/paced.lua "
+       f"nohup wrk -t2 -c16 -d600s --timeout {timeout} --latency -s /tmp/paced.lua "
        f"-H 'Host: {DOMAIN}' {url} > /tmp/wrk.out 2>&1 &")
     time.sleep(2)
 
@@ -180,12 +187,21 @@ class Deployment:
             },
         }, indent=2))
 
-    def set_version(self, version: str) -> None:
-        module = self.source / "hello.py"
-        module.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{version}"',
-                                 module.read_text()))
+    def set_version(self, version: str, broken: bool = False, slow_import: bool = False) -> None:
+        """The sample app at `version`; `broken`: every route answers 500;
+        `slow_import`: importing it takes 8 s (a heavy app starting)."""
+        code = (ROOT / "examples" / "hello" / "hello.py").read_text()
+        code = re.sub(r'__version__ = "[^"]*"', f'__version__ = "{version}"', code)
+        if broken:
+            code = code.replace("    application = Flask(__name__)\n",
+                                "    application = Flask(__name__)\n"
+                                "    application.before_request(lambda: ('broken', 500))\n")
+        if slow_import:
+            code = "import time\n\ntime.sleep(8)\n" + code
+        (self.source / "hello.py").write_text(code)
 
-    def converge(self, extra: dict | None = None, tags: str = "") -> tuple[float, dict]:
+    def converge(self, extra: dict | None = None, tags: str = "",
+                 expect_failure: bool = False) -> tuple[float, dict]:
         """Run the site playbook; return its wall time and the play recap's counts."""
         cmd = ["ansible-playbook", "-i", str(self.inventory), "flaskops.deploy.site"]
         if tags:
@@ -197,6 +213,10 @@ class Deployment:
         env = dict(os.environ, ANSIBLE_PIPELINING="True")
         result = run(cmd, check=False, capture_output=True, env=env)
         elapsed = time.monotonic() - start
+        if expect_failure:
+            if result.returncode == 0:
+                raise RuntimeError(f"{' '.join(cmd)} passed, but was to fail")
+            return elapsed, {}
         if result.returncode != 0:
             sys.stdout.write(result.stdout[-4000:])
             raise RuntimeError(f"{' '.join(cmd)} failed (exit {result.returncode})")
@@ -220,6 +240,36 @@ def start_container() -> None:
             return
         time.sleep(1)
     raise RuntimeError(f"systemd in {CONTAINER} did not come up")
+
+
+def serving_unit() -> str:
+    """The service of the release that serves: flaskops-hello@<release id>.service."""
+    release = sh(f"basename $(readlink /srv/{APP}/current)").strip()
+    return f"{UNIT_PREFIX}{release}"
+
+
+def start_direct() -> None:
+    """Gunicorn on 127.0.0.1:8000 with the serving release's code, environment and
+    the generated settings (2 x CPUs + 1 gthread workers, 2 threads, keep-alive 5 s):
+    what "Gunicorn directly" and the seed block measure."""
+    sh(f"cd /srv/{APP}/current && set -a && . ./environment && set +a && "
+       f"runuser -u {APP} -- ./venv/bin/gunicorn --chdir src --pythonpath . "
+       "--workers $(( $(nproc) * 2 + 1 )) --worker-class gthread --threads 2 --keep-alive 5 "
+       "--bind 127.0.0.1:8000 --pid /tmp/bench-direct.pid --daemon flaskops_wsgi:app")
+    sh("until curl -fs -o /dev/null http://127.0.0.1:8000/health; do sleep 0.2; done")
+
+
+def stop_direct() -> None:
+    sh("kill $(cat /tmp/bench-direct.pid)", check=False)
+
+
+def switch_under_load(deployment: "Deployment", version: str, **kwargs) -> dict:
+    """Deploy `version` (set_version's kwargs) under paced load; wrk's numbers and the run's time."""
+    deployment.set_version(version, **{k: v for k, v in kwargs.items() if k != "expect_failure"})
+    wrk_background(f"{URLS['generated']}/version")
+    elapsed, _ = deployment.converge(expect_failure=kwargs.get("expect_failure", False))
+    time.sleep(2)  # the load goes on past the switch
+    return dict(wrk_stop(), deploy_s=elapsed)
 
 
 def machine() -> dict:
@@ -275,6 +325,7 @@ def main() -> int:
         results["machine"] = machine()
 
         log("serving: Gunicorn directly vs the generated site vs the seed block")
+        start_direct()
         results["serving"] = interleaved(
             {name: f"{url}/" for name, url in URLS.items()}, rounds, seconds)
 
@@ -282,29 +333,37 @@ def main() -> int:
         results["static"] = interleaved(
             {"nginx": f"{URLS['generated']}/static/style.css",
              "flask": f"{URLS['direct']}/static/style.css"}, rounds, seconds)
+        stop_direct()
 
         log("redeploy: a new release (1.0.1), no load")
         deployment.set_version("1.0.1")
         redeploy, redeploy_recap = deployment.converge()
         results["converge"].update(redeploy_s=redeploy, redeploy_recap=redeploy_recap)
 
-        log("release switch under load: the collection's deploy of release 1.0.2")
-        deployment.set_version("1.0.2")
-        wrk_background(f"{URLS['generated']}/version")
-        under_load, _ = deployment.converge()
-        collection_switch = wrk_stop()
+        # Each under paced load through nginx, wrk's timeout 2 s (a stall counts as failed).
+        switch = results["switch"] = {}
+        log("release switch under load: (a) a healthy release, 1.0.2")
+        switch["collection"] = switch_under_load(deployment, "1.0.2")
         served = sh(f"curl -s -H 'Host: {DOMAIN}' {URLS['generated']}/version").strip()
         if served != "1.0.2":
             raise RuntimeError(f"after the redeploy /version says {served!r}")
-        results["converge"]["redeploy_under_load_s"] = under_load
+        results["converge"]["redeploy_under_load_s"] = switch["collection"]["deploy_s"]
 
-        log("release switch under load: naive stop/start of Gunicorn")
+        log("release switch under load: (b) a release whose every route answers 500 (the deploy fails)")
+        switch["broken"] = switch_under_load(deployment, "1.0.3", broken=True, expect_failure=True)
+
+        log("release switch under load: (c) a release whose import takes 8 s")
+        switch["slow"] = switch_under_load(deployment, "1.0.4", slow_import=True)
+
+        log("release switch under load: naive stop/start of Gunicorn (the 8 s import)")
         wrk_background(f"{URLS['generated']}/version")
-        sh(f"systemctl stop {UNIT}.service {UNIT}.socket && "
-           f"systemctl start {UNIT}.socket {UNIT}.service")
-        time.sleep(3)
-        naive_switch = wrk_stop()
-        results["switch"] = {"collection": collection_switch, "naive": naive_switch}
+        unit = serving_unit()
+        sh(f"systemctl stop {unit}.service {unit}.socket && systemctl start {unit}.socket {unit}.service")
+        sh(f"until curl -fs -o /dev/null -H 'Host: {DOMAIN}' {URLS['generated']}/health; do sleep 0.2; done")
+        time.sleep(2)
+        switch["naive"] = wrk_stop()
+        deployment.set_version("1.0.5")  # a quick import again, for the tuning rows
+        deployment.converge()
 
         if not args.quick:
             results["tuning"] = tuning(deployment, rounds=2, seconds=4)
@@ -328,12 +387,10 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
     The defaults are measured first and last; the two show the drift.
     """
     variants = [
-        ("defaults (gthread, 2 threads, 2xCPU+1 workers, TCP, keepalive 16, "
+        ("defaults (gthread, 2 threads, 2xCPU+1 workers, unix socket, keepalive 16, "
          "buffered log, open_file_cache)", {}),
         ("worker class sync (no keep-alive to nginx)", {"gunicorn_worker_class": "sync"}),
         ("workers = CPUs + 1", {"gunicorn_workers": (os.cpu_count() or 2) + 1}),
-        ("unix socket instead of TCP", {"flaskops_app": {**deployment.app,
-                                                         "unix_socket": True}}),
         ("no upstream keepalive (a connection per request)", {"nginx_site_upstream_keepalive": 0}),
         ("access log unbuffered", {"nginx_site_access_log_buffer": ""}),
         ("no open_file_cache for static files", {"nginx_site_static_open_file_cache": 0}),
@@ -342,8 +399,8 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
     rows = []
     for label, extra in variants:
         log(f"tuning: {label}")
-        # Only the roles whose settings vary; the release stays as it is.
-        elapsed, _ = deployment.converge(extra, tags="gunicorn,nginx_site")
+        # Gunicorn's settings are part of a release: a row with other ones is a new release.
+        elapsed, _ = deployment.converge(extra)
         sh(f"until curl -fs -o /dev/null -H 'Host: {DOMAIN}' {URLS['generated']}/health; "
            "do sleep 0.2; done")
         # Freshly restarted workers and cold caches: a discarded warm-up first.
@@ -369,9 +426,14 @@ def goals(results: dict) -> list[dict]:
     ]
     rows = [{"goal": goal, "value": f"{value:.2f}x", "met": value >= target}
             for goal, value, target in checks]
-    failed = switch["collection"]["failed"]
-    rows.append({"goal": "0 failed requests during the collection's release switch",
-                 "value": str(failed), "met": failed == 0})
+    for key, what in (("collection", "(a) a healthy release"), ("slow", "(c) a release importing for 8 s")):
+        row = switch[key]
+        rows.append({"goal": f"{what}: 0 failed or stalled requests, worst latency <= 1 s",
+                     "value": f"{row['failed']} failed, worst {row['max_ms'] / 1000:.2f} s",
+                     "met": row["failed"] == 0 and row["max_ms"] <= 1000})
+    broken = switch["broken"]
+    rows.append({"goal": "(b) a release whose every route answers 500: no user request sees it",
+                 "value": f"{broken['failed']} failed", "met": broken["failed"] == 0})
     return rows
 
 
@@ -414,10 +476,10 @@ def plots(results: dict) -> None:
              color=["#2a7", "#888"])
     left.set_title("static/style.css requests per second")
     switch = results["switch"]
-    right.bar(["collection's deploy\n(socket held, restart)", "naive stop/start"],
-              [switch["collection"]["failed"], switch["naive"]["failed"]],
-              color=["#2a7", "#c66"])
-    right.set_title("failed requests during a release switch")
+    keys = ["collection", "broken", "slow", "naive"]
+    right.bar(["(a) healthy", "(b) every route\n500", "(c) 8 s import", "naive stop/start\n(8 s import)"],
+              [switch[key]["failed"] for key in keys], color=["#2a7", "#2a7", "#2a7", "#c66"])
+    right.set_title("failed or stalled (> 2 s) requests during a release switch")
     fig.tight_layout()
     fig.savefig(RESULTS / "static-and-switch.png", dpi=100)
     plt.close(fig)
@@ -494,12 +556,18 @@ def markdown(results: dict, quick: bool) -> str:
         f"| nginx | {static['nginx']['rps']:.0f} | {static['nginx']['p99_ms']:.2f} |",
         f"| Flask | {static['flask']['rps']:.0f} | {static['flask']['p99_ms']:.2f} |",
         "",
-        "| release switch under load (GET /version through nginx) | requests | failed |",
-        "|---|---|---|",
-        f"| the collection's deploy of a new release | {switch['collection']['requests']} | "
-        f"{switch['collection']['failed']} |",
-        f"| naive `systemctl stop` + `start` of Gunicorn | {switch['naive']['requests']} | "
-        f"{switch['naive']['failed']} |",
+        "| release switch under load (GET /version through nginx, wrk timeout 2 s) "
+        "| requests | non-2xx | socket errors and stalls | worst latency s |",
+        "|---|---|---|---|---|",
+    ]
+    for key, label in (("collection", "(a) the collection's deploy of a healthy release"),
+                       ("broken", "(b) the same, a release whose every route answers 500 (deploy fails)"),
+                       ("slow", "(c) the same, a release whose import takes 8 s"),
+                       ("naive", "naive `systemctl stop` + `start` of Gunicorn (the 8 s import)")):
+        row = switch[key]
+        lines.append(f"| {label} | {row['requests']} | {row['non2xx']} | {row['socket_errors']} | "
+                     f"{row['max_ms'] / 1000:.2f} |")
+    lines += [
         "",
         "## Converge (ansible-playbook over `docker exec`)",
         "",

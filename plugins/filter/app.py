@@ -324,9 +324,9 @@ def apps_problems(apps, variable="flaskops_apps"):
         mine = [("name", facts["name"]), ("nginx upstream", facts["upstream_name"]),
                 ("root directory", facts["root_dir"])]
         if present:
-            if facts["unix_socket"]:
-                mine.append(("socket", facts["socket_path"]))
-            else:
+            if not facts["unix_socket"]:
+                # Only a network listener binds it, but an app that moves behind
+                # load balancers keeps its port: no two share one.
                 mine.append(("port", facts["port"]))
             mine.extend(("site name", name) for name in facts["site_names"])
         for kind, value in mine:
@@ -353,23 +353,22 @@ def _derive(params):
     # deploy switches atomically from one release directory to the next.
     current = f"{root}/current"
     src_dir = f"{current}/src"
-    runtime_dir = f"flaskops-{name}"
-    runtime_path = f"/run/{runtime_dir}"
     etc_dir = f"/etc/flaskops/{name}"
     wsgi = WSGI_RE.match(params["wsgi"])
 
-    if params["unix_socket"]:
-        # Outside the service's RuntimeDirectory, which is removed when it stops:
-        # the socket unit keeps this socket open across restarts.
-        socket_path = f"/run/flaskops-{name}.sock"
-        bind = f"unix:{socket_path}"
-        upstream_server = f"unix:{socket_path}"
-    else:
-        socket_path = ""
-        host = params["address"]
-        host = f"[{host}]" if ":" in host else host
-        bind = f"{host}:{params['port']}"
-        upstream_server = bind
+    # Each release runs as an instance of the unit templates, named by its id,
+    # and listens on a unix socket of its own, <run_dir>/<id>.sock: a new release
+    # starts beside the one serving, is checked there, and only then does the
+    # nginx on the host send it traffic. An app that another host reaches (load
+    # balancers: a non-loopback address) also listens on address:port, which only
+    # one release at a time can hold.
+    run_dir = f"/run/flaskops-{name}"
+    host = params["address"]
+    host = f"[{host}]" if ":" in host else host
+    bind = f"{host}:{params['port']}"
+    network_listener = not params["unix_socket"] and not ipaddress.ip_address(params["address"]).is_loopback
+    upstream_server = bind
+    socket_path = ""
 
     redirect_names = [f"www.{params['domain']}"] if params["www_redirect"] else []
     has_code_dir = params["source"]["type"] in CODE_SOURCES
@@ -406,18 +405,34 @@ def _derive(params):
         "config_file": f"{current}/gunicorn.conf.py",
         "env_file": f"{current}/environment",
         # Where releases built before settings were part of them kept theirs.
-        "legacy_files": [f"{etc_dir}/gunicorn.conf.py", f"{etc_dir}/environment", f"{root}/flaskops_wsgi.py"],
-        "unit": f"flaskops-{name}.service",
-        "socket_unit": f"flaskops-{name}.socket",
-        "unit_file": f"/etc/systemd/system/flaskops-{name}.service",
-        "socket_unit_file": f"/etc/systemd/system/flaskops-{name}.socket",
-        "runtime_dir": runtime_dir,
-        "pidfile": f"{runtime_path}/gunicorn.pid",
-        "control_socket": f"{runtime_path}/gunicorn.ctl",
+        "legacy_files": [f"{etc_dir}/gunicorn.conf.py", f"{etc_dir}/environment", f"{root}/flaskops_wsgi.py",
+                         f"/etc/systemd/system/flaskops-{name}.service", f"/etc/systemd/system/flaskops-{name}.socket",
+                         f"/etc/systemd/system/multi-user.target.wants/flaskops-{name}.service",
+                         f"/etc/systemd/system/sockets.target.wants/flaskops-{name}.socket"],
+        # The unit templates; a release's units are <unit_prefix><id>.service and .socket.
+        "unit_prefix": f"flaskops-{name}@",
+        "unit": f"flaskops-{name}@*.service",
+        "socket_unit": f"flaskops-{name}@*.socket",
+        "unit_file": f"/etc/systemd/system/flaskops-{name}@.service",
+        "socket_unit_file": f"/etc/systemd/system/flaskops-{name}@.socket",
+        # What collection versions before per-release units wrote, removed once a release serves.
+        "legacy_units": [f"flaskops-{name}.service", f"flaskops-{name}.socket"],
+        # Per release: <run_dir>/<id>.sock (its socket), <run_dir>/<id>/ (its runtime
+        # directory: gunicorn.pid, gunicorn.ctl).
+        "run_dir": run_dir,
+        "runtime_dir": f"flaskops-{name}",
         "socket_path": socket_path,
+        "network_listener": network_listener,
         "bind": bind,
         "upstream_name": "flaskops_" + name.replace("-", "_"),
+        # Where a load balancer reaches the app (network_listener).
         "upstream_server": upstream_server,
+        # The site's nginx on this host reaches the release that serves through
+        # <current>/socket, a link each release has to its own socket.
+        "release_socket_link": f"{current}/socket",
+        # Where collection versions before per-release units served the app: the site
+        # sends requests there until the first release of its own passes its check.
+        "legacy_upstream_server": f"unix:/run/flaskops-{name}.sock" if params["unix_socket"] else bind,
         "site": name,
         "server_name": params["domain"],
         "redirect_names": redirect_names,

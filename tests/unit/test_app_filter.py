@@ -41,9 +41,15 @@ def test_derived_names_and_paths():
     assert facts["shared_dir"] == "/srv/my-app/shared"
     assert facts["venv"] == "/srv/my-app/current/venv"
     assert facts["src_dir"] == "/srv/my-app/current/src"
-    assert facts["socket_unit"] == "flaskops-my-app.socket"
-    assert facts["unit"] == "flaskops-my-app.service"
-    assert facts["pidfile"] == "/run/flaskops-my-app/gunicorn.pid"
+    # One instance of the templates per release: flaskops-my-app@<id>.service and .socket.
+    assert facts["unit_prefix"] == "flaskops-my-app@"
+    assert facts["unit_file"] == "/etc/systemd/system/flaskops-my-app@.service"
+    assert facts["socket_unit_file"] == "/etc/systemd/system/flaskops-my-app@.socket"
+    assert facts["unit"] == "flaskops-my-app@*.service"  # for journalctl -u
+    assert facts["run_dir"] == "/run/flaskops-my-app"
+    assert facts["release_socket_link"] == "/srv/my-app/current/socket"
+    # Loopback: only the nginx on the host reaches it, through each release's unix socket.
+    assert facts["network_listener"] is False
     assert facts["bind"] == "127.0.0.1:8000"
     assert facts["upstream_name"] == "flaskops_my_app"
     assert facts["upstream_server"] == "127.0.0.1:8000"
@@ -53,10 +59,15 @@ def test_derived_names_and_paths():
     assert facts["wsgi_factory"] is False
 
 
-def test_unix_socket_bind_and_factory_entry_point():
+def test_only_an_app_other_hosts_reach_listens_on_its_address_and_port():
+    assert app_filter.app_facts(with_(address="10.0.0.5", allow_from=["10.0.0.2"]))["network_listener"] is True
+    assert app_filter.app_facts(with_(address="10.0.0.5", allow_from=["10.0.0.2"],
+                                      unix_socket=False))["upstream_server"] == "10.0.0.5:8000"
+    assert app_filter.app_facts(with_(unix_socket=True))["network_listener"] is False
+
+
+def test_factory_entry_point():
     facts = app_filter.app_facts(with_(unix_socket=True, wsgi="pkg.web:create_app()"))
-    assert facts["bind"] == "unix:/run/flaskops-hello.sock"
-    assert facts["upstream_server"] == facts["bind"]
     assert facts["wsgi_module"] == "pkg.web"
     assert facts["wsgi_attr"] == "create_app"
     assert facts["wsgi_factory"] is True

@@ -32,6 +32,7 @@ def test_reads_throughput_latency_and_failures():
     assert numbers["requests"] == 20931
     assert numbers["p50_ms"] == pytest.approx(11.5)
     assert numbers["p99_ms"] == pytest.approx(1020.0)
+    assert numbers["max_ms"] == pytest.approx(80.12)
     assert numbers["non2xx"] == 7
     assert numbers["socket_errors"] == 6
     assert numbers["failed"] == 13

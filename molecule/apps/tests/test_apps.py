@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from flaskops_testlib import children, http, main_pid, recap_counts, run_playbook
+from flaskops_testlib import children, http, main_pid, recap_counts, run_playbook, socket_of, unit_of
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +42,8 @@ def third(apps, **changes):
 def snapshot(host, name):
     """What a user would see change if a run touched an app: its processes,
     the release it serves and the files that configure it."""
-    unit = f"flaskops-{name}.service"
-    master = main_pid(host, unit)
-    files = [f"/etc/systemd/system/{unit}", f"/etc/systemd/system/flaskops-{name}.socket",
+    master = main_pid(host, unit_of(host, {"name": name}))
+    files = [f"/etc/systemd/system/flaskops-{name}@.service", f"/etc/systemd/system/flaskops-{name}@.socket",
              f"/srv/{name}/current/gunicorn.conf.py", f"/srv/{name}/current/environment",
              f"/etc/nginx/sites-available/{name}", f"/srv/{name}/current/flaskops_wsgi.py"]
     stats = host.check_output("stat -c '%n %i %Y' " + " ".join(files))
@@ -66,11 +65,11 @@ def test_each_app_answers_its_own_domain_with_its_own_environment(host, apps):
 
 def test_each_app_runs_as_its_own_user_on_its_own_listener(host, apps):
     for app in apps:
-        master = main_pid(host, f"flaskops-{app['name']}.service")
+        master = main_pid(host, unit_of(host, app))
         assert host.process.get(pid=master).user == app["name"]
-    listeners = host.check_output("ss -Hltnx")
-    assert "127.0.0.1:8001" in listeners
-    assert "/run/flaskops-shop.sock" in listeners
+        # Each app's release on a unix socket of its own, nothing on TCP (nginx is on the host).
+        assert socket_of(host, app) in host.check_output("ss -Hlx")
+    assert not host.check_output("ss -Hltn 'sport = :8001'").strip()
 
 
 def test_unknown_names_still_reach_no_app(host):
@@ -123,12 +122,14 @@ def test_state_absent_takes_the_app_off_the_host_but_keeps_its_data(host, apps):
     result = with_apps(apps + [third(apps, state="absent")])
     assert result.returncode == 0, result.stdout[-3000:]
 
-    assert not host.service("flaskops-api.service").is_running
-    assert not host.file("/etc/systemd/system/flaskops-api.service").exists
-    assert not host.file("/etc/systemd/system/flaskops-api.socket").exists
+    assert not host.run("systemctl list-units --all --plain --no-legend 'flaskops-api@*'").stdout.strip()
+    assert not host.file("/etc/systemd/system/flaskops-api@.service").exists
+    assert not host.file("/etc/systemd/system/flaskops-api@.socket").exists
+    assert not host.check_output("find /etc/systemd/system -name 'flaskops-api*'").strip()
+    # No socket file is left behind.
+    assert not host.check_output("find /run -name '*.sock' -path '*flaskops-api*'").strip()
     assert not host.file("/etc/nginx/sites-enabled/api").exists
     assert not host.file("/etc/nginx/sites-available/api").exists
-    assert "127.0.0.1:8002" not in host.check_output("ss -Hltn")
     # Its name now falls through to the catch-all: no answer at all.
     gone = host.run("curl -s -o /dev/null -w '%{http_code}' -H 'Host: api.test' http://127.0.0.1/")
     assert gone.stdout == "000"

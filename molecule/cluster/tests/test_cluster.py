@@ -20,13 +20,12 @@ import pytest
 import testinfra
 
 from flaskops_testlib import (assert_no_request_failed, children, http, main_pid, recap_counts, run_playbook,
-                              start_wrk, stop_wrk)
+                              start_wrk, stop_wrk, unit_of)
 
 testinfra_hosts = ["ansible://flaskops-cluster-lb"]
 
 LB, APP1, APP2 = "172.31.231.10", "172.31.231.11", "172.31.231.12"
 APP_HOSTS = {"flaskops-cluster-app1": APP1, "flaskops-cluster-app2": APP2}
-UNIT = "flaskops-hello.service"
 
 
 def other(name):
@@ -35,7 +34,7 @@ def other(name):
 
 def workers(name):
     app_host = other(name)
-    return children(app_host, main_pid(app_host, UNIT))
+    return children(app_host, main_pid(app_host, unit_of(app_host, {"name": "hello"})))
 
 
 def served(host, path="/version"):

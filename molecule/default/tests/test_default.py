@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from flaskops_testlib import (  # noqa: F401 (app and unit are fixtures)
-    app, children, http, main_pid, recap_counts, run_playbook, unit, wait_for,
+    app, children, http, main_pid, pidfile_of, recap_counts, run_playbook, unit, wait_for,
 )
 
 
@@ -25,7 +25,7 @@ def test_reload_keeps_the_master_and_replaces_the_workers(host, app, unit):
     after = wait_for(replaced, timeout=60)
     assert after, f"workers were not replaced: before {before}, now {children(host, master)}"
     assert main_pid(host, unit) == master
-    pidfile = host.file(f"/run/flaskops-{app['name']}/gunicorn.pid").content_string
+    pidfile = host.file(pidfile_of(host, app)).content_string
     assert int(pidfile) == master
     assert http(host, "/", host_header=app["domain"]).status == 200
 

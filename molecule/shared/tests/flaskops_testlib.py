@@ -30,8 +30,24 @@ def app_definition(host):
     return variables["flaskops_apps"][0] if "flaskops_apps" in variables else variables["flaskops_app"]
 
 
-def unit_of(app):
-    return f"flaskops-{app['name']}.service"
+def release_of(host, app):
+    """The id of the release the app serves (where its `current` link points)."""
+    return os.path.basename(host.check_output(f"readlink /srv/{app['name']}/current"))
+
+
+def unit_of(host, app):
+    """The service of the release the app serves: flaskops-<name>@<release id>.service."""
+    return f"flaskops-{app['name']}@{release_of(host, app)}.service"
+
+
+def pidfile_of(host, app):
+    """The pidfile of the release the app serves, in its runtime directory."""
+    return f"/run/flaskops-{app['name']}/{release_of(host, app)}/gunicorn.pid"
+
+
+def socket_of(host, app):
+    """The unix socket of the release the app serves."""
+    return f"/run/flaskops-{app['name']}/{release_of(host, app)}.sock"
 
 
 # Fixtures shared by every scenario's tests: import them into a test module.
@@ -42,9 +58,9 @@ def app(host):
 
 
 @pytest.fixture(scope="module")
-def unit(app):  # pylint: disable=redefined-outer-name
-    """The app's systemd unit name."""
-    return unit_of(app)
+def unit(host, app):  # pylint: disable=redefined-outer-name
+    """The systemd service of the release the app serves."""
+    return unit_of(host, app)
 
 
 def site_scheme(host):
@@ -146,11 +162,12 @@ def recap_counts(output):
 WRK_REPORT = "/tmp/wrk.out"
 
 
-def start_wrk(host, options, site="example.test", path="/version"):
+def start_wrk(host, options, site="example.test", path="/version", timeout="10s"):
     """Start wrk in the container against the site `site`; `options` are wrk's
-    own (threads, connections, duration, script, extra headers)."""
+    own (threads, connections, duration, script, extra headers). A request not
+    answered within `timeout` counts as a socket error (a stall a user feels)."""
     host.run_expect([0], f"rm -f {WRK_REPORT}")
-    host.run_expect([0], (f"nohup wrk {options} --timeout 10s -H 'Host: {site}' "
+    host.run_expect([0], (f"nohup wrk {options} --latency --timeout {timeout} -H 'Host: {site}' "
                           f"http://127.0.0.1:80{path} > {WRK_REPORT} 2>&1 &"))
 
 
@@ -161,6 +178,12 @@ def stop_wrk(host):
     report = host.file(WRK_REPORT).content_string
     assert done, report
     return report
+
+
+def worst_latency(report):
+    """The slowest answer wrk saw, in seconds (the Max column of its Latency line)."""
+    value, unit = re.search(r"^\s*Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)\b", report, re.MULTILINE).groups()
+    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
 def assert_no_request_failed(report, more_than):

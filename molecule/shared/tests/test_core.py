@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from flaskops_testlib import (  # noqa: F401 (app and unit are fixtures)
-    app, children, http, main_pid, quoted, site_scheme, site_target, unit,
+    app, children, http, main_pid, pidfile_of, quoted, release_of, site_scheme, site_target, socket_of, unit,
 )
 
 
@@ -21,24 +21,23 @@ def test_app_service_is_running_and_enabled(host, unit):
 def test_pidfile_is_the_gunicorn_master_systemd_tracks(host, app, unit):
     master = main_pid(host, unit)
     assert master > 0
-    pidfile = host.file(f"/run/flaskops-{app['name']}/gunicorn.pid").content_string.strip()
+    pidfile = host.file(pidfile_of(host, app)).content_string.strip()
     assert int(pidfile) == master
     cmdline = host.file(f"/proc/{master}/cmdline").content_string.replace("\0", " ")
-    assert f"/srv/{app['name']}/current/venv/bin/gunicorn" in cmdline
+    assert f"/srv/{app['name']}/releases/{release_of(host, app)}/venv/bin/gunicorn" in cmdline
     assert host.process.get(pid=master).user == app["name"]
     assert children(host, master), "the master has no workers"
 
 
-def test_gunicorn_listens_on_loopback_or_its_unix_socket_only(host, app):
+def test_gunicorn_listens_on_its_release_socket_only(host, app):
+    """nginx on the host reaches the release that serves on its own unix socket
+    (only nginx's group may connect); nothing listens on a TCP port for it."""
+    socket = host.file(socket_of(host, app))
+    assert socket.is_socket and socket.user == "root" and socket.group == "www-data" and socket.mode == 0o660
     port = app.get("port", 8000)
-    listening = [line.split()[3] for line in host.check_output(f"ss -Hltn 'sport = :{port}'").splitlines()]
-    if app.get("unix_socket"):
-        assert host.file(f"/run/flaskops-{app['name']}.sock").is_socket
-        assert not listening, f"Gunicorn has a unix socket but also listens on {listening}"
-    else:
-        assert listening, f"nothing listens on port {port}"
-        assert all(addr.startswith(("127.0.0.1:", "[::1]:")) for addr in listening), listening
-    # From the host's own network address: nginx answers, Gunicorn refuses.
+    listening = host.check_output(f"ss -Hltn 'sport = :{port}'")
+    assert not listening.strip(), f"something listens on port {port}: {listening}"
+    # From the host's own network address: nginx answers, Gunicorn is not there.
     address = host.check_output("hostname -I").split()[0]
     assert host.run(f"curl -sS -o /dev/null --max-time 5 -H 'Host: {app['domain']}' http://{address}:80/").rc == 0
     assert host.run(f"curl -sS -o /dev/null --max-time 5 http://{address}:{port}/").rc == 7
