@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs Molecule scenarios in two lanes at once, to keep `make test` short on a
+# Runs Molecule scenarios in lanes at once, to keep `make test` short on a
 # two-core machine: most of a scenario's time is spent waiting on containers,
 # package downloads and Ansible's connections. Each scenario has containers of
 # its own. A lane stops at its first failing scenario; the run fails if either
