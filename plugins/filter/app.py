@@ -368,7 +368,6 @@ def _derive(params):
     bind = f"{host}:{params['port']}"
     network_listener = not params["unix_socket"] and not ipaddress.ip_address(params["address"]).is_loopback
     upstream_server = bind
-    socket_path = ""
 
     redirect_names = [f"www.{params['domain']}"] if params["www_redirect"] else []
     has_code_dir = params["source"]["type"] in CODE_SOURCES
@@ -412,7 +411,6 @@ def _derive(params):
         # The unit templates; a release's units are <unit_prefix><id>.service and .socket.
         "unit_prefix": f"flaskops-{name}@",
         "unit": f"flaskops-{name}@*.service",
-        "socket_unit": f"flaskops-{name}@*.socket",
         "unit_file": f"/etc/systemd/system/flaskops-{name}@.service",
         "socket_unit_file": f"/etc/systemd/system/flaskops-{name}@.socket",
         # What collection versions before per-release units wrote, removed once a release serves.
@@ -421,7 +419,6 @@ def _derive(params):
         # directory: gunicorn.pid, gunicorn.ctl).
         "run_dir": run_dir,
         "runtime_dir": f"flaskops-{name}",
-        "socket_path": socket_path,
         "network_listener": network_listener,
         "bind": bind,
         "upstream_name": "flaskops_" + name.replace("-", "_"),
