@@ -37,6 +37,7 @@ up() {
 
   echo "==> deploying the sample app with: ansible-playbook -i examples/demo/inventory.yml flaskops.deploy.site"
   ansible-playbook -i examples/demo/inventory.yml flaskops.deploy.site
+  inventory="ansible-playbook -i examples/demo/inventory.yml"
 
   echo
   echo "==> GET http://localhost:$port/"
@@ -47,7 +48,17 @@ up() {
   echo "==> GET http://localhost:$port/static/hello.txt  (served by nginx)"
   curl -sS --max-time 10 "http://localhost:$port/static/hello.txt"
   echo
-  echo "The demo is running: open http://localhost:$port/ . Remove it with: make demo-down"
+  echo "==> GET http://127.0.0.1:$port/health  (the same site, by its alias 127.0.0.1)"
+  curl -sS --max-time 10 "http://127.0.0.1:$port/health"
+  echo
+  echo
+  echo "The demo is running: open http://localhost:$port/ or http://127.0.0.1:$port/ . What to run next:"
+  echo "  $inventory flaskops.deploy.status        # what serves, its units, its health"
+  echo "  $inventory flaskops.deploy.logs          # the app's last journal lines"
+  echo "  $inventory flaskops.deploy.maintenance -e nginx_site_maintenance=on   # and =off"
+  echo "  $inventory flaskops.deploy.rollback      # serve the release before (after a second deploy)"
+  echo "(first: export PATH=\$PWD/.venv/bin:\$PATH ANSIBLE_COLLECTIONS_PATH=\$PWD/.cache/collections)"
+  echo "Remove it with: make demo-down"
 }
 
 case "${1:-}" in

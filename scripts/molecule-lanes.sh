@@ -7,31 +7,41 @@
 # is printed whole when the scenario fails.
 #
 # A lane entry `ansible-core:VERSION` runs the controller matrix's scenario
-# with that ansible-core instead (scripts/ansible-versions.sh).
+# with that ansible-core instead (scripts/ansible-versions.sh); `make:TARGET`
+# runs a make target (lint, unit, sanity: they need no container, and run while
+# the other lanes wait on theirs).
 #
-# Usage: scripts/molecule-lanes.sh "default apps" "releases tls" "ansible-core:2.16.19"
+# Usage: scripts/molecule-lanes.sh "default apps" "releases tls" "make:lint ansible-core:2.16.19"
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 logs=.cache/test-logs
 mkdir -p "$logs"
 
+# run NAME LOG COMMAND...: COMMAND's output goes to LOG; prints how long it took,
+# or, when it fails, its whole output.
+run() {
+  local name=$1 log=$2 start
+  shift 2
+  start=$(date +%s)
+  echo "==> $name (log: $log)"
+  if "$@" >"$log" 2>&1; then
+    echo "==> $name passed in $(( $(date +%s) - start )) s"
+  else
+    echo "==> $name FAILED after $(( $(date +%s) - start )) s; its output follows"
+    cat "$log"
+    return 1
+  fi
+}
+
 lane() {
-  local scenario start
-  for scenario in $1; do
-    start=$(date +%s)
-    if [ "${scenario%%:*}" = ansible-core ]; then
+  local entry
+  for entry in $1; do
+    case $entry in
       # Its own output names its log; it prints that log whole when it fails.
-      scripts/ansible-versions.sh "${scenario#ansible-core:}" || return 1
-      continue
-    fi
-    echo "==> molecule test -s $scenario (log: $logs/$scenario.log)"
-    if molecule test -s "$scenario" >"$logs/$scenario.log" 2>&1; then
-      echo "==> $scenario passed in $(( $(date +%s) - start )) s"
-    else
-      echo "==> $scenario FAILED after $(( $(date +%s) - start )) s; its output follows"
-      cat "$logs/$scenario.log"
-      return 1
-    fi
+      ansible-core:*) scripts/ansible-versions.sh "${entry#ansible-core:}" || return 1 ;;
+      make:*) run "make ${entry#make:}" "$logs/${entry#make:}.log" make --no-print-directory "${entry#make:}" || return 1 ;;
+      *) run "molecule test -s $entry" "$logs/$entry.log" molecule test -s "$entry" || return 1 ;;
+    esac
   done
 }
 

@@ -22,7 +22,8 @@ DOCS = ROOT / "docs" / "roles"
 
 # Ansible's markup in argument specs: C(code), I(italic), B(bold), U(url), L(text,url), O(option), V(value).
 MARKUP = [
-    (re.compile(r"[COV]\(([^)]*)\)"), r"`\1`"),
+    # Code may hold one level of brackets of its own: C(module:create_app("x")).
+    (re.compile(r"[COV]\(((?:[^()]|\([^()]*\))*)\)"), r"`\1`"),
     (re.compile(r"I\(([^)]*)\)"), r"*\1*"),
     (re.compile(r"B\(([^)]*)\)"), r"**\1**"),
     (re.compile(r"U\(([^)]*)\)"), r"<\1>"),

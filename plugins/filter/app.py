@@ -13,6 +13,7 @@ upstream, site) is computed here and nowhere else.
 
 from __future__ import annotations
 
+import ast
 import ipaddress
 import os
 import re
@@ -31,7 +32,7 @@ SPEC_FILE = os.path.join(
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-WSGI_RE = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_]\w*)(?P<call>\(\))?$")
+MODULE_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_TRUSTED_PROXIES = 10
 
@@ -53,6 +54,14 @@ def _is_hostname(value):
         return False
     labels = value.split(".")
     return all(LABEL_RE.match(label) for label in labels)
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def plain(value):
@@ -99,6 +108,18 @@ def _validate(app):
             "example.com: no scheme, port, path or spaces"
         )
 
+    for alias in params["aliases"]:
+        if _is_ip(alias):
+            if params["tls"]["mode"] == "acme":
+                problems.append(f"{VARIABLE}.aliases: {alias!r} is an IP address, which an ACME "
+                                f"certificate ({VARIABLE}.tls.mode acme) cannot cover")
+        elif _is_hostname(alias):
+            if alias == domain or (params["www_redirect"] and alias == f"www.{domain}"):
+                problems.append(f"{VARIABLE}.aliases: {alias!r} is already a name of the site")
+        else:
+            problems.append(f"{VARIABLE}.aliases: {alias!r} must be a bare lower-case host name such as "
+                            "internal.example.com, or an IP address")
+
     port = params["port"]
     if not 1 <= port <= 65535:
         problems.append(f"{VARIABLE}.port: {port} is out of range; use 1 to 65535")
@@ -127,11 +148,10 @@ def _validate(app):
             f"({VARIABLE}.unix_socket) is only reachable on the host"
         )
 
-    if not WSGI_RE.match(params["wsgi"]):
-        problems.append(
-            f"{VARIABLE}.wsgi: {params['wsgi']!r} must look like 'module:attribute' or "
-            "'module:factory()'"
-        )
+    try:
+        parse_wsgi(params["wsgi"])
+    except ValueError as error:
+        problems.append(f"{VARIABLE}.wsgi: {params['wsgi']!r} {error}")
 
     problems.extend(_source_problems(params["source"]))
     problems.extend(_tls_problems(params["tls"]))
@@ -337,6 +357,44 @@ def apps_problems(apps, variable="flaskops_apps"):
     return problems
 
 
+def parse_wsgi(value):
+    """A WSGI entry point read as Gunicorn reads it: (module, attribute, call).
+
+    `module:attribute`, `module:factory()` or a factory call with literal
+    arguments, `module:factory("/srv/data/app.db", debug=False)`; a bare `module`
+    means its `application`. `call` is "" for an attribute, else the call's
+    arguments as Python source, "(...)". Raises ValueError saying what is wrong.
+    """
+    module, colon, expression = str(value).partition(":")
+    expression = expression if colon else "application"
+    if not MODULE_RE.match(module):
+        raise ValueError("must look like 'module:attribute', 'module:factory()' or 'module:factory(arguments)': "
+                         f"{module!r} is not a module name")
+    try:
+        node = ast.parse(expression, mode="eval").body
+    except SyntaxError:
+        raise ValueError(f"must look like 'module:attribute' or 'module:factory(...)': {expression!r} "
+                         "is neither an attribute name nor a call") from None
+    if isinstance(node, ast.Name):
+        return module, node.id, ""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        raise ValueError(f"must name an attribute or call a factory by its name: {expression!r} does neither")
+    arguments = []
+    for argument in node.args + node.keywords:
+        value_node = argument.value if isinstance(argument, ast.keyword) else argument
+        if isinstance(argument, ast.Starred) or (isinstance(argument, ast.keyword) and argument.arg is None):
+            raise ValueError("calls its factory with unpacked arguments (* or **): Gunicorn takes literal values only")
+        try:
+            literal = ast.literal_eval(value_node)
+        except ValueError:
+            raise ValueError(f"calls its factory with {ast.unparse(value_node)!r}, which is not a literal "
+                             "value (a string, number, bool, None, list, tuple, dict or set of them): "
+                             "Gunicorn takes literal arguments only") from None
+        rendered = repr(literal)
+        arguments.append(f"{argument.arg}={rendered}" if isinstance(argument, ast.keyword) else rendered)
+    return module, node.func.id, "(" + ", ".join(arguments) + ")"
+
+
 def app_facts(app):
     """The app definition with defaults applied, plus every value derived from it."""
     params, problems = _validate(app)
@@ -354,7 +412,7 @@ def _derive(params):
     current = f"{root}/current"
     src_dir = f"{current}/src"
     etc_dir = f"/etc/flaskops/{name}"
-    wsgi = WSGI_RE.match(params["wsgi"])
+    wsgi_module, wsgi_attr, wsgi_call = parse_wsgi(params["wsgi"])
 
     # Each release runs as an instance of the unit templates, named by its id,
     # and listens on a unix socket of its own, <run_dir>/<id>.sock: a new release
@@ -397,9 +455,11 @@ def _derive(params):
         # through `current`, so a switch or a rollback brings its own.
         "entry_module": "flaskops_wsgi",
         "entry_file": f"{current}/flaskops_wsgi.py",
-        "wsgi_module": wsgi.group("module"),
-        "wsgi_attr": wsgi.group("attr"),
-        "wsgi_factory": bool(wsgi.group("call")),
+        # The entry point, parsed as Gunicorn parses it: the module, the attribute
+        # or factory, and the factory call's literal arguments ("(...)"; "" for an attribute).
+        "wsgi_module": wsgi_module,
+        "wsgi_attr": wsgi_attr,
+        "wsgi_call": wsgi_call,
         "etc_dir": etc_dir,
         "config_file": f"{current}/gunicorn.conf.py",
         "env_file": f"{current}/environment",
@@ -413,6 +473,10 @@ def _derive(params):
         "unit": f"flaskops-{name}@*.service",
         "unit_file": f"/etc/systemd/system/flaskops-{name}@.service",
         "socket_unit_file": f"/etc/systemd/system/flaskops-{name}@.socket",
+        # A release's own service settings (stop timeout, sandbox): <release>/<release_service_file>,
+        # read by systemd through <units_dir>/<unit_prefix><id>.service.d/<release_service_file>.
+        "units_dir": "/etc/systemd/system",
+        "release_service_file": "service.conf",
         # What collection versions before per-release units wrote, removed once a release serves.
         "legacy_units": [f"flaskops-{name}.service", f"flaskops-{name}.socket"],
         # Per release: <run_dir>/<id>.sock (its socket), <run_dir>/<id>/ (its runtime
@@ -431,10 +495,18 @@ def _derive(params):
         # sends requests there until the first release of its own passes its check.
         "legacy_upstream_server": f"unix:/run/flaskops-{name}.sock" if params["unix_socket"] else bind,
         "site": name,
-        "server_name": params["domain"],
+        # The nginx site's file, its link in sites-enabled, and the page whose
+        # presence puts the site in maintenance.
+        "site_file": f"/etc/nginx/sites-available/{name}",
+        "site_link": f"/etc/nginx/sites-enabled/{name}",
+        "maintenance_page": f"/etc/nginx/flaskops/{name}.maintenance.html",
         "redirect_names": redirect_names,
         # Every name the site answers to: what its certificate must cover.
-        "site_names": [params["domain"]] + redirect_names,
+        "site_names": [params["domain"]] + params["aliases"] + redirect_names,
+        # The names the site answers as itself, and its certificate's subjectAltName entries.
+        "server_names": [params["domain"]] + params["aliases"],
+        "subject_alt_names": [f"IP:{name}" if _is_ip(name) else f"DNS:{name}"
+                              for name in [params["domain"]] + params["aliases"] + redirect_names],
         "static_path": static_dir,
         # The statuses the health check accepts: statuses, else the one status, else any 2xx or 3xx.
         "health_statuses": _health_statuses(params["health_check"]),

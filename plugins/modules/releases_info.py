@@ -27,22 +27,10 @@ options:
     description: The link that names the release being served.
     type: path
     required: true
-  mark:
-    description: The file a build writes into its release directory last, once it has finished.
-    type: str
-    default: .flaskops-release
-  checked_mark:
-    description:
-      - The file written into a release's directory once it has passed its health check on the host.
-    type: str
-    default: .flaskops-checked
+extends_documentation_fragment:
+  - flaskops.deploy.release_marks
+  - flaskops.deploy.release_marks.read_only
 attributes:
-  check_mode:
-    support: full
-    description: Reads the same in check mode; it never changes anything.
-  diff_mode:
-    support: none
-    description: There is nothing to compare.
   platform:
     support: full
     platforms: posix
@@ -89,50 +77,14 @@ current:
   sample: /srv/shop/releases/local-5a4f3e2d1c0b
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-
-
-def releases(path, mark):
-    """(built, unfinished) release directories under path: those with the mark, oldest first."""
-    try:
-        entries = sorted(os.scandir(path), key=lambda entry: entry.name)
-    except FileNotFoundError:
-        return [], []
-    finished, unfinished = [], []
-    for entry in entries:
-        if not entry.is_dir(follow_symlinks=False):
-            continue
-        try:
-            built = os.lstat(os.path.join(entry.path, mark)).st_mtime
-        except FileNotFoundError:
-            unfinished.append(entry.path)
-        else:
-            finished.append((built, entry.path))
-    return [path for _built, path in sorted(finished)], unfinished
-
-
-def link_target(link):
-    """Where link points, as an absolute path; '' when link is not a link."""
-    try:
-        target = os.readlink(link)
-    except OSError:  # no such path, or not a link
-        return ""
-    return os.path.normpath(os.path.join(os.path.dirname(link), target))
+from ansible_collections.flaskops.deploy.plugins.module_utils.releases import checked, link_target, releases
 
 
 def run(params):
     built, unfinished = releases(params["path"], params["mark"])
-    checked = []
-    for path in built:
-        try:
-            checked.append((os.lstat(os.path.join(path, params["checked_mark"])).st_mtime, path))
-        except FileNotFoundError:
-            pass
-    checked = [path for _when, path in sorted(checked)]
-    return {"changed": False, "built": built, "checked": checked, "unfinished": unfinished,
-            "current": link_target(params["current"])}
+    return {"changed": False, "built": built, "checked": checked(built, params["checked_mark"]),
+            "unfinished": unfinished, "current": link_target(params["current"])}
 
 
 def main():

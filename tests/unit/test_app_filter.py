@@ -56,7 +56,7 @@ def test_derived_names_and_paths():
     assert facts["redirect_names"] == ["www.example.com"]
     assert facts["static_path"] == "/srv/my-app/current/src/static"
     assert facts["wsgi_module"] == "app" and facts["wsgi_attr"] == "app"
-    assert facts["wsgi_factory"] is False
+    assert facts["wsgi_call"] == ""
 
 
 def test_only_an_app_other_hosts_reach_listens_on_its_address_and_port():
@@ -70,7 +70,38 @@ def test_factory_entry_point():
     facts = app_filter.app_facts(with_(unix_socket=True, wsgi="pkg.web:create_app()"))
     assert facts["wsgi_module"] == "pkg.web"
     assert facts["wsgi_attr"] == "create_app"
-    assert facts["wsgi_factory"] is True
+    assert facts["wsgi_call"] == "()"
+
+
+@pytest.mark.parametrize("wsgi, parsed", [
+    # What Gunicorn accepts: factory calls with literal positional and keyword arguments.
+    ('pkg.app:create_app(["/srv/data/main.db"])', ("pkg.app", "create_app", "(['/srv/data/main.db'])")),
+    ("app:make(1, -2.5, name='x', debug=False, opts={'a': (1, None)})",
+     ("app", "make", "(1, -2.5, name='x', debug=False, opts={'a': (1, None)})")),
+    ("app:create_app( )", ("app", "create_app", "()")),
+    ("wsgi", ("wsgi", "application", "")),  # a bare module: its `application`, as Gunicorn reads it
+])
+def test_factory_calls_with_literal_arguments(wsgi, parsed):
+    assert app_filter.parse_wsgi(wsgi) == parsed
+    facts = app_filter.app_facts(with_(wsgi=wsgi))
+    assert (facts["wsgi_module"], facts["wsgi_attr"], facts["wsgi_call"]) == parsed
+
+
+@pytest.mark.parametrize("wsgi, says", [
+    ("app:create_app(os.environ)", "'os.environ', which is not a literal value"),
+    ("app:create_app(*args)", "unpacked arguments"),
+    ("app:create_app(**settings)", "unpacked arguments"),
+    ("app:factories.create()", "call a factory by its name"),
+    ("app:app.wsgi_app", "call a factory by its name"),
+    ("app:", "neither an attribute name nor a call"),
+    ("app:create_app(", "neither an attribute name nor a call"),
+    ("my-app:app", "'my-app' is not a module name"),
+    (" app:app", "' app' is not a module name"),
+])
+def test_entry_points_gunicorn_would_refuse_are_refused_naming_the_variable(wsgi, says):
+    with pytest.raises(AnsibleFilterError) as error:
+        app_filter.app_facts(with_(wsgi=wsgi))
+    assert "flaskops_app.wsgi" in str(error.value) and says in str(error.value), str(error.value)
 
 
 def test_custom_root_port_and_no_www():
@@ -99,8 +130,7 @@ def test_ipv6_loopback_is_bracketed():
         ({"port": 0}, "flaskops_app.port"),
         ({"address": "0.0.0.0"}, "flaskops_app.allow_public_bind"),
         ({"address": "localhost"}, "flaskops_app.address"),
-        ({"wsgi": "app"}, "flaskops_app.wsgi"),
-        ({"wsgi": "app:create_app(debug=True)"}, "flaskops_app.wsgi"),
+        ({"wsgi": "app:create_app(open('x'))"}, "flaskops_app.wsgi"),
         ({"source": {"type": "pip"}}, "flaskops_app.source.spec"),
         ({"source": {"type": "local"}}, "flaskops_app.source.path"),
         ({"source": {"type": "svn", "path": "/x"}}, "found in source"),
@@ -209,6 +239,36 @@ def test_tls_paths_follow_the_mode():
 def test_site_names_are_the_domain_and_its_www_name_when_redirected():
     assert app_filter.app_facts(VALID)["site_names"] == ["example.com", "www.example.com"]
     assert app_filter.app_facts(with_(www_redirect=False))["site_names"] == ["example.com"]
+
+
+def test_aliases_are_names_of_the_site_itself_and_of_its_certificate():
+    facts = app_filter.app_facts(with_(aliases=["app.internal", "127.0.0.1"]))
+    assert facts["server_names"] == ["example.com", "app.internal", "127.0.0.1"]
+    assert facts["site_names"] == ["example.com", "app.internal", "127.0.0.1", "www.example.com"]
+    assert facts["subject_alt_names"] == ["DNS:example.com", "DNS:app.internal", "IP:127.0.0.1", "DNS:www.example.com"]
+    assert app_filter.app_facts(VALID)["server_names"] == ["example.com"]
+
+
+@pytest.mark.parametrize("aliases, says", [
+    (["https://app.internal/"], "must be a bare lower-case host name"),
+    (["example.com"], "already a name of the site"),
+    (["www.example.com"], "already a name of the site"),
+])
+def test_aliases_that_are_no_host_name_or_repeat_the_site_are_refused(aliases, says):
+    with pytest.raises(AnsibleFilterError, match=f"flaskops_app.aliases: .*{says}"):
+        app_filter.app_facts(with_(aliases=aliases))
+
+
+def test_an_ip_alias_cannot_be_in_an_acme_certificate():
+    with pytest.raises(AnsibleFilterError, match="flaskops_app.aliases: '10.0.0.5' is an IP address"):
+        app_filter.app_facts(with_(aliases=["10.0.0.5"], tls={"mode": "acme", "acme_email": "ops@example.com"}))
+
+
+def test_two_apps_cannot_share_an_alias():
+    first = {**VALID, "name": "one", "port": 8001, "aliases": ["shared.internal"]}
+    second = {**VALID, "name": "two", "domain": "two.example.com", "port": 8002, "aliases": ["shared.internal"]}
+    problems = app_filter.apps_problems([first, second])
+    assert any("site name shared.internal" in problem for problem in problems), problems
 
 
 # ------------------------------------------------------------ many apps

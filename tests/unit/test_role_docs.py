@@ -29,3 +29,13 @@ def test_every_option_of_every_role_is_on_its_page():
         for spec in specs.values():
             for name in names(spec.get("options") or {}):
                 assert f"| `{name}` |" in text, f"{name} of {role} is not on docs/roles/{role}.md"
+
+
+def test_no_markup_is_left_half_converted_on_any_page():
+    # C(module:create_app()) once came out as `module:create_app(`: the markup's
+    # closing bracket was taken for the code's.
+    for page in os.listdir(os.path.join(ROOT, "docs", "roles")):
+        with open(os.path.join(ROOT, "docs", "roles", page), encoding="utf-8") as handle:
+            text = handle.read()
+        for code in text.split("`")[1::2]:
+            assert code.count("(") == code.count(")"), f"docs/roles/{page}: `{code}`"

@@ -1,6 +1,7 @@
 """Behaviour checked on Debian 12 only: reloads, outages, bad input, check mode."""
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -178,3 +179,83 @@ def test_the_built_collection_installed_from_its_tarball_deploys_by_fqcn(host, t
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert recap_counts(result.stdout).get("changed") == 0, output
+
+
+def maintenance(*args):
+    result = run_playbook(*args, playbook="flaskops.deploy.maintenance")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    return recap_counts(output)
+
+
+def test_maintenance_mode_answers_503_but_to_the_health_check_and_allowed_clients(host, app):
+    allowed = json.dumps({"nginx_site_maintenance_allow": ["127.0.0.2"]})
+    try:
+        assert maintenance("-e", "nginx_site_maintenance=on", "-e", allowed)["changed"] > 0
+        page = http(host, "/whoami", host_header=app["domain"])
+        assert page.status == 503, page
+        assert page.headers.get("retry-after") == "300", page.headers
+        assert "Down for maintenance" in page.body, page.body
+        assert http(host, "/", host_header=app["domain"]).status == 503
+        assert app["health_check"]["path"] == "/health"
+        assert http(host, "/health", host_header=app["domain"]).status == 200
+        assert http(host, "/whoami", host_header=app["domain"], interface="127.0.0.2").status == 200
+        # Asking again changes nothing; check mode turning it off changes nothing either.
+        assert maintenance("-e", "nginx_site_maintenance=on", "-e", allowed)["changed"] == 0
+        assert maintenance("--check", "-e", "nginx_site_maintenance=off")["changed"] > 0
+        assert http(host, "/whoami", host_header=app["domain"]).status == 503
+        # A deploy during maintenance keeps it on, and changes nothing.
+        result = run_playbook("-e", allowed)
+        assert result.returncode == 0, result.stdout
+        assert recap_counts(result.stdout)["changed"] == 0, result.stdout
+        assert http(host, "/whoami", host_header=app["domain"]).status == 503
+    finally:
+        maintenance("-e", "nginx_site_maintenance=off")
+    assert http(host, "/whoami", host_header=app["domain"]).status == 200
+    assert not host.file("/etc/nginx/flaskops/hello.maintenance.html").exists
+    assert maintenance("-e", "nginx_site_maintenance=off")["changed"] == 0
+
+
+def test_status_shows_what_serves_in_text_and_json_and_changes_nothing(host, app, tmp_path):
+    release = os.path.basename(host.check_output("readlink /srv/hello/current"))
+    result = run_playbook("--check", playbook="flaskops.deploy.status")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert recap_counts(output)["changed"] == 0, output
+    assert f"hello ({app['domain']}) on flaskops-default" in output, output
+    assert f"serving   {release}, built " in output, output
+    assert "health    200 in " in output, output
+    assert f"unit      flaskops-hello@{release}.service: active (running) since " in output, output
+    assert "site      enabled, maintenance off" in output, output
+
+    result = run_playbook("-e", "flaskops_status_format=json", "-e", f"flaskops_status_dir={tmp_path}",
+                          playbook="flaskops.deploy.status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "flaskops-default.json").read_text())
+    assert report["host"] == "flaskops-default"
+    (hello,) = report["apps"]
+    assert hello["serving"]["id"] == release and hello["health"]["status"] == 200, hello
+    assert hello["serving"]["source"].startswith("local:") and hello["serving"]["checked"], hello
+    pid = host.check_output(f"systemctl show -P MainPID flaskops-hello@{release}.service")
+    service = [unit for unit in hello["units"] if unit["unit"] == f"flaskops-hello@{release}.service"]
+    assert service and service[0]["main_pid"] == int(pid) and service[0]["uptime_s"] >= 0, hello["units"]
+    assert [r["id"] for r in hello["releases"] if r["serving"]] == [release], hello["releases"]
+
+
+def test_logs_show_the_apps_journal_with_host_and_unit(host):
+    release = os.path.basename(host.check_output("readlink /srv/hello/current"))
+    host.run_expect([0], f"systemctl reload flaskops-hello@{release}.service")  # Gunicorn logs the HUP
+    result = run_playbook("-e", "flaskops_logs_lines=400", playbook="flaskops.deploy.logs")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert recap_counts(output)["changed"] == 0, output
+    assert re.search(rf"\S+Z flaskops-default flaskops-hello@{release}\.service: .*Handling signal: hup",
+                     output, re.I), output
+
+
+def test_an_alias_is_the_site_itself_and_other_names_are_not(host, app):
+    seen = http(host, "/whoami", host_header="hello.internal").json()
+    assert seen["host"] == "hello.internal", seen  # served as itself, not redirected
+    assert http(host, "/whoami", host_header=app["domain"]).status == 200
+    refused = host.run("curl -sS -o /dev/null -H 'Host: other.internal' http://127.0.0.1:80/")
+    assert refused.rc != 0, refused.stdout  # the catch-all closes the connection (444)

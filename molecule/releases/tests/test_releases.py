@@ -55,6 +55,9 @@ def commit_of(host, ref):
 # traffic is, that leaves the deploy (and the other scenarios of the test run)
 # CPU to run on; what is measured is how the switch treats requests.
 PACED = "function delay()\\n  return 5\\nend\\n"
+# wrk's timeout for the deploys under load: a request not answered within 2 s
+# (a stall a user feels) counts as failed.
+STALL = "2s"
 
 
 def under_load(host, run, timeout="10s", paced=False):
@@ -120,12 +123,23 @@ def test_redeploying_the_same_ref_changes_nothing(host, app):
     assert current_release(host) == before
 
 
-def test_v2_deployed_by_commit_under_load_loses_no_request(host, app):
-    result, report = under_load(host, lambda: deploy(app, commit_of(host, "v2.0.0")))
+def status_says_serving(tmp_path):
+    """The release flaskops.deploy.status says the app serves, from its JSON report."""
+    result = run_playbook("-e", f"flaskops_status_dir={tmp_path}", playbook="flaskops.deploy.status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (hello,) = json.loads((tmp_path / "flaskops-releases.json").read_text())["apps"]
+    assert hello["health"]["status"] == 200, hello
+    return hello["serving"]["id"]
+
+
+def test_v2_deployed_by_commit_under_load_loses_no_request(host, app, tmp_path):
+    assert status_says_serving(tmp_path) == os.path.basename(current_release(host))
+    result, report = under_load(host, lambda: deploy(app, commit_of(host, "v2.0.0")), timeout=STALL, paced=True)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert_no_request_failed(report, more_than=1000)
     assert served_version(host, app) == "2.0.0"
+    assert status_says_serving(tmp_path) == os.path.basename(current_release(host))
 
 
 def test_shared_files_outlive_the_release(host):
@@ -143,14 +157,17 @@ def test_a_failing_release_leaves_the_previous_one_serving(host, app, version, f
     assert result.returncode != 0, f"{failure}: the deploy should have failed\n{output}"
     # Checked on its own socket before it took any traffic: nothing to switch back.
     assert f"It never took traffic; release {os.path.basename(serving)} is still serving" in output, output
-    assert "on its own socket, http://localhost/health answered" in output, output
+    if failure == "health check":
+        assert "on its own socket, http://localhost/health answered 500" in output, output
     # The run ends with what to do next: read the app's log, then deploy again or roll back.
     assert re.search(r"What to do next: read the app's log on the host "
                      r"\(`journalctl -u 'flaskops-\S+@\*' -n 50`\)", output), output
     assert served_version(host, app) == "2.0.0"
     assert current_release(host) == serving
-    # The message ends with what the app said in its journal.
+    # The message ends with what the app said in its journal; a release that
+    # exits while it starts is given up on at once, not after every attempt.
     if failure == "import":
+        assert "exited while it started (systemd restarted it)" in output, output
         assert "The app's last journal lines" in output and "v4 cannot start" in output, output
     # The failed release is left for inspection.
     failed = re.search(r"left in (\S+) for inspection", output).group(1)
@@ -158,11 +175,12 @@ def test_a_failing_release_leaves_the_previous_one_serving(host, app, version, f
     assert failed != serving
 
 
-def test_rollback_returns_to_the_release_before(host, app):
+def test_rollback_returns_to_the_release_before(host, app, tmp_path):
     result = run_playbook(playbook="flaskops.deploy.rollback")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert served_version(host, app) == "1.0.0"
+    assert status_says_serving(tmp_path) == os.path.basename(current_release(host))
 
 
 def test_rollback_to_a_named_release_that_does_not_exist_fails_clearly(host, app):
@@ -242,31 +260,48 @@ def sample(tmp_path, version, module="hello", edit=lambda code: code):
 
 
 def renamed_sample(tmp_path, version):
-    """The sample app on the controller with its module renamed (hello.py -> greet.py)."""
-    return sample(tmp_path, version, module="greet")
+    """The sample app on the controller with its module renamed (hello.py -> greet.py)
+    and a factory that takes the version /version reports: create_app(reported=...)."""
+    return sample(tmp_path, version, module="greet", edit=lambda code: code.replace(
+        "def create_app():", "def create_app(reported=__version__):").replace(
+        'return __version__ + "\\n"', 'return reported + "\\n"'))
 
 
-def test_a_new_module_name_and_source_type_in_one_run_under_load_lose_no_request(host, app, tmp_path):
+def stop_timeout(host, release):
+    """How long systemd gives the service of `release` (a directory) to stop."""
+    return host.check_output(f"systemctl show -P TimeoutStopUSec flaskops-hello@{os.path.basename(release)}.service")
+
+
+def test_a_new_module_name_source_type_and_stop_timeout_in_one_run_under_load_lose_no_request(host, app, tmp_path):
     serving = current_release(host)
     before = host.file(f"{serving}/flaskops_wsgi.py").content_string
     assert "from hello import" in before
-    # git -> local and hello:app -> greet:create_app() at once; the hook reads hello.py, so none here.
-    definition = {**app, "source": {"type": "local", "path": str(renamed_sample(tmp_path, "7.0.0"))},
-                  "wsgi": "greet:create_app()", "hooks": {}}
-    result, report = under_load(host, lambda: run_playbook("-e", json.dumps({"flaskops_app": definition})))
+    assert stop_timeout(host, serving) == "35s"  # gunicorn_graceful_timeout 30, and 5 s
+    # git -> local, hello:app -> a factory call with arguments in greet.py and a
+    # service setting at once; the hook reads hello.py, so none here. The code
+    # says 7.0.0-file: the 7.0.0 served comes from the factory's argument.
+    definition = {**app, "source": {"type": "local", "path": str(renamed_sample(tmp_path, "7.0.0-file"))},
+                  "wsgi": 'greet:create_app(reported="7.0.0")', "hooks": {}}
+    extra = {"flaskops_app": definition, "gunicorn_graceful_timeout": 20}
+    result, report = under_load(host, lambda: run_playbook("-e", json.dumps(extra)), timeout=STALL, paced=True)
     current = assert_served_under_load(host, app, result, report, "7.0.0")
     assert current.startswith(f"{ROOT}/releases/local-")
     assert "from greet import create_app" in host.file(f"{current}/flaskops_wsgi.py").content_string
+    assert json.loads(http(host, "/health", host_header=app["domain"]).body)["version"] == "7.0.0-file"
+    assert stop_timeout(host, current) == "25s"
     # The release that served before still has what it ran with.
     assert host.file(f"{serving}/flaskops_wsgi.py").content_string == before
+    assert stop_timeout(host, serving) == "35s"
 
 
 def test_rollback_under_load_brings_back_the_code_and_the_settings_it_ran_with(host, app):
-    result, report = under_load(host, lambda: run_playbook(playbook="flaskops.deploy.rollback"))
+    result, report = under_load(host, lambda: run_playbook(playbook="flaskops.deploy.rollback"),
+                                timeout=STALL, paced=True)
     current = assert_served_under_load(host, app, result, report, "6.0.0")
     assert current.startswith(f"{ROOT}/releases/git-")
     assert "from hello import app" in host.file(f"{current}/flaskops_wsgi.py").content_string
     assert '"src"' in host.file(f"{current}/gunicorn.conf.py").content_string
+    assert stop_timeout(host, current) == "35s"
 
 
 def test_a_run_cut_off_after_the_switch_is_checked_again_by_the_next(host, app):
@@ -314,8 +349,7 @@ def test_a_first_release_that_fails_says_truthfully_that_nothing_serves(host, ap
 
 
 # Health-gated cutover, under load as a user feels it: wrk through nginx with a
-# 2 s timeout (a stalled request counts as an error) during each deploy.
-STALL = "2s"
+# 2 s timeout (STALL: a stalled request counts as an error) during each deploy.
 
 
 def local_release(app, source):  # pylint: disable=redefined-outer-name
@@ -338,9 +372,9 @@ def test_a_release_whose_every_route_fails_never_answers_a_user(host, app, tmp_p
     result, report = under_load(host, lambda: run_playbook(
         "-e", json.dumps({"flaskops_app": local_release(app, broken)})), timeout=STALL, paced=True)
     output = result.stdout + result.stderr
+    assert_no_request_failed(report, more_than=1000)  # not one 500 reached the load
     assert result.returncode != 0, output
     assert f"It never took traffic; release {os.path.basename(serving)} is still serving" in output, output
-    assert_no_request_failed(report, more_than=1000)  # not one 500 reached the load
     assert served_version(host, app) == "8.0.0"
     assert current_release(host) == serving
 

@@ -1,0 +1,126 @@
+"""Unit tests for flaskops.deploy.status_info and the status and logs playbooks' filters."""
+import json
+import os
+import socket
+import sys
+import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
+
+import status as status_filter  # noqa: E402
+import status_info  # noqa: E402
+
+SHOP = {"name": "shop", "domain": "shop.test", "source": {"type": "pip", "spec": "shop==1.0"}}
+
+
+class Systemctl:
+    """What status_info uses of AnsibleModule: run_command answered for two units."""
+
+    def __init__(self, units):
+        self.units = units
+        self.calls = []
+
+    def run_command(self, argv):
+        self.calls.append(argv)
+        if argv[1] == "list-units":
+            return 0, "".join(f"{name} loaded active running x\n" for name in self.units), ""
+        if argv[1] == "show":
+            return 0, "\n\n".join("\n".join(f"{key}={value}" for key, value in self.units[name].items())
+                                  for name in argv[4:]) + "\n", ""
+        raise AssertionError(argv)
+
+    def fail_json(self, msg, **kwargs):
+        raise AssertionError(msg)
+
+
+def serve_once(path, status):
+    """A unix socket at path that answers one request with `status`; the request it got."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    seen = {}
+
+    def answer():
+        connection, _ = server.accept()
+        with connection:
+            seen["request"] = connection.recv(4096).decode()
+            connection.sendall(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
+        server.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    return seen
+
+
+def test_an_app_serving_a_checked_release(tmp_path):
+    releases = tmp_path / "releases"
+    for name, built in (("git-old", 1000), ("git-new", 2000)):
+        (releases / name).mkdir(parents=True)
+        (releases / name / ".flaskops-release").write_text(f"id={name}\nsource=git:/r@abc\nbuilt=T{built}\n")
+        os.utime(releases / name / ".flaskops-release", (built, built))
+    (releases / "git-new" / ".flaskops-checked").write_text("2026-12-01T10:00:07+00:00\n")
+    (releases / "git-half").mkdir()
+    (tmp_path / "current").symlink_to("releases/git-new")
+    seen = serve_once(str(releases / "git-new" / "socket"), 204)
+    module = Systemctl({"flaskops-shop@git-new.service": {
+        "Id": "flaskops-shop@git-new.service", "ActiveState": "active", "SubState": "running",
+        "ActiveEnterTimestampMonotonic": "1", "ActiveEnterTimestamp": "Tue 2026-12-01 10:00:05 UTC",
+        "MainPID": "4242", "NRestarts": "0"}})
+    app = {"name": "shop", "domain": "shop.test", "releases_dir": str(releases), "current": str(tmp_path / "current"),
+           "unit_prefix": "flaskops-shop@", "health_path": "/health", "health_timeout": 5, "tls": True,
+           "certificate": "", "site_enabled": str(tmp_path / "enabled"), "maintenance_file": str(tmp_path / "page")}
+    (tmp_path / "enabled").write_text("")
+    result = status_info.app_status(module, app, {"mark": ".flaskops-release", "checked_mark": ".flaskops-checked"})
+    assert result["serving"] == {"id": "git-new", "source": "git:/r@abc", "built": "T2000",
+                                 "checked": "2026-12-01T10:00:07+00:00", "serving": True}
+    assert [r["id"] for r in result["releases"]] == ["git-old", "git-new"]
+    assert result["unfinished"] == ["git-half"] and result["checked"] == ["git-new"]
+    assert result["health"]["status"] == 204, result["health"]
+    assert "Host: shop.test" in seen["request"] and "X-Forwarded-Proto: https" in seen["request"]
+    assert seen["request"].startswith("GET /health HTTP/1.1")
+    (unit,) = result["units"]
+    assert unit["unit"] == "flaskops-shop@git-new.service" and unit["main_pid"] == 4242 and unit["uptime_s"] > 0
+    assert result["site"] == {"enabled": True, "maintenance": False}
+    assert result["certificate"] is None
+
+    lines = status_filter.status_lines([result], "web1")
+    assert lines[0] == "shop (shop.test) on web1"
+    assert "  serving   git-new, built T2000 from git:/r@abc, passed its health check 2026-12-01T10:00:07+00:00" in lines
+    assert "  health    204 in " in "\n".join(lines)
+    assert "  releases  2 kept: git-old, git-new (serving)" in lines
+
+
+def test_no_release_serving_and_nothing_answering(tmp_path):
+    app = {"name": "shop", "domain": "shop.test", "releases_dir": str(tmp_path / "releases"),
+           "current": str(tmp_path / "current"), "unit_prefix": "flaskops-shop@", "health_path": "/",
+           "health_timeout": 1, "tls": False, "certificate": "", "site_enabled": "", "maintenance_file": ""}
+    result = status_info.app_status(Systemctl({}), app, {"mark": ".flaskops-release", "checked_mark": ".flaskops-checked"})
+    assert result["serving"] is None and result["health"] is None and result["site"] is None
+    assert result["units"] == [] and result["releases"] == []
+    assert "  serving   nothing: no release serves" in status_filter.status_lines([result], "web1")
+
+
+def test_a_socket_nobody_answers_on_is_a_health_check_without_answer(tmp_path):
+    answer = status_info.health(str(tmp_path / "missing.sock"), "shop.test", "/", False, 1)
+    assert answer["status"] == 0 and answer["error"], answer
+
+
+def test_journal_lines_carry_time_host_and_unit():
+    output = "\n".join([
+        json.dumps({"__REALTIME_TIMESTAMP": "1764583200000000", "_SYSTEMD_UNIT": "flaskops-shop@git-a.service",
+                    "MESSAGE": "[INFO] Booting worker with pid: 7"}),
+        json.dumps({"__REALTIME_TIMESTAMP": "1764583201000000", "_SYSTEMD_UNIT": "flaskops-shop@git-a.service",
+                    "MESSAGE": list(b"caf\xc3\xa9 \xff")}),
+        "not json",
+    ])
+    assert status_filter.journal_lines(output, "web1") == [
+        "2025-12-01T10:00:00Z web1 flaskops-shop@git-a.service: [INFO] Booting worker with pid: 7",
+        "2025-12-01T10:00:01Z web1 flaskops-shop@git-a.service: caf\u00e9 \ufffd",
+    ]
+
+
+def test_status_inputs_come_from_the_app_facts():
+    (inputs,) = status_filter.status_apps([{**SHOP, "health_check": {"path": "/up"}}])
+    assert inputs["releases_dir"] == "/srv/shop/releases" and inputs["current"] == "/srv/shop/current"
+    assert inputs["unit_prefix"] == "flaskops-shop@" and inputs["health_path"] == "/up"
+    assert inputs["site_enabled"] == "/etc/nginx/sites-enabled/shop"
+    assert status_filter.status_apps([SHOP], False)[0]["site_enabled"] == ""
