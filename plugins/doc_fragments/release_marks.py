@@ -21,7 +21,6 @@ options:
     default: .flaskops-checked
 """
 
-
     # Modules that only read: the same in check mode, nothing to compare.
     READ_ONLY = r"""
 attributes:
