@@ -94,7 +94,8 @@ def journal_lines(output, host):
         if isinstance(message, list):  # journald gives bytes that are not UTF-8 as numbers
             message = bytes(message).decode("utf-8", "replace")
         when = datetime.fromtimestamp(int(entry.get("__REALTIME_TIMESTAMP", 0)) / 1e6, timezone.utc)
-        unit = entry.get("_SYSTEMD_UNIT") or entry.get("UNIT") or entry.get("SYSLOG_IDENTIFIER", "")
+        # systemd's own lines about a unit (starting, stopping) come from init.scope and name it in UNIT.
+        unit = entry.get("UNIT") or entry.get("_SYSTEMD_UNIT") or entry.get("SYSLOG_IDENTIFIER", "")
         lines.append(f"{when.strftime('%Y-%m-%dT%H:%M:%SZ')} {host} {unit}: {message}")
     return lines
 

@@ -110,11 +110,14 @@ def test_journal_lines_carry_time_host_and_unit():
                     "MESSAGE": "[INFO] Booting worker with pid: 7"}),
         json.dumps({"__REALTIME_TIMESTAMP": "1764583201000000", "_SYSTEMD_UNIT": "flaskops-shop@git-a.service",
                     "MESSAGE": list(b"caf\xc3\xa9 \xff")}),
+        json.dumps({"__REALTIME_TIMESTAMP": "1764583202000000", "_SYSTEMD_UNIT": "init.scope",
+                    "UNIT": "flaskops-shop@git-a.service", "MESSAGE": "Stopping flaskops-shop@git-a.service"}),
         "not json",
     ])
     assert status_filter.journal_lines(output, "web1") == [
         "2025-12-01T10:00:00Z web1 flaskops-shop@git-a.service: [INFO] Booting worker with pid: 7",
         "2025-12-01T10:00:01Z web1 flaskops-shop@git-a.service: caf\u00e9 \ufffd",
+        "2025-12-01T10:00:02Z web1 flaskops-shop@git-a.service: Stopping flaskops-shop@git-a.service",
     ]
 
 
