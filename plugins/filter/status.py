@@ -69,6 +69,8 @@ def status_lines(apps, host):
                 state += f", pid {unit['main_pid']}"
             if unit.get("restarts"):
                 state += f", restarted {unit['restarts']} times"
+            if "next_run" in unit:
+                state += f", next run {unit['next_run'] or 'none'}, last run {unit['last_run'] or 'never'}"
             lines.append(f"  unit      {unit['unit']}: {state}")
         certificate = app.get("certificate")
         if certificate:

@@ -123,8 +123,10 @@ apps:
       elements: str
     units:
       description:
-        - Every loaded unit of the app (its releases' services and sockets), with its C(active) and C(sub)
-          state, C(since) (when it entered its active state), C(uptime_s), C(main_pid) and C(restarts).
+        - Every loaded unit of the app (its releases' services and sockets, and any unit named
+          C(<unit_prefix>...)), with its C(active) and C(sub) state, C(since) (when it entered its
+          active state), C(uptime_s), C(main_pid) and C(restarts); a timer also with C(next_run) and
+          C(last_run) (empty when it has not run).
       type: list
       elements: dict
     health:
@@ -150,8 +152,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.flaskops.deploy.plugins.module_utils.releases import (
     checked, link_target, read_mark, releases)
 
+# What systemctl show says of each unit; a timer also has its next and last run
+# (systemctl leaves out what a unit of another type does not have).
 UNIT_FIELDS = ("Id", "ActiveState", "SubState", "ActiveEnterTimestampMonotonic", "ActiveEnterTimestamp",
-               "MainPID", "NRestarts")
+               "MainPID", "NRestarts", "NextElapseUSecRealtime", "LastTriggerUSec")
 
 
 def release_entry(path, params, checked_mark):
@@ -180,12 +184,15 @@ def units(module, prefix):
         fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         entered = int(fields.get("ActiveEnterTimestampMonotonic") or 0)
         active = fields.get("ActiveState", "")
-        found.append({
+        unit = {
             "unit": fields.get("Id", ""), "active": active, "sub": fields.get("SubState", ""),
             "since": fields.get("ActiveEnterTimestamp", ""),
             "uptime_s": round(now - entered / 1e6) if entered and active == "active" else 0,
             "main_pid": int(fields.get("MainPID") or 0), "restarts": int(fields.get("NRestarts") or 0),
-        })
+        }
+        if unit["unit"].endswith(".timer"):
+            unit.update(next_run=fields.get("NextElapseUSecRealtime", ""), last_run=fields.get("LastTriggerUSec", ""))
+        found.append(unit)
     return sorted(found, key=lambda unit: unit["unit"])
 
 

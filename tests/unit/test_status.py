@@ -64,7 +64,12 @@ def test_an_app_serving_a_checked_release(tmp_path):
     module = Systemctl({"flaskops-shop@git-new.service": {
         "Id": "flaskops-shop@git-new.service", "ActiveState": "active", "SubState": "running",
         "ActiveEnterTimestampMonotonic": "1", "ActiveEnterTimestamp": "Tue 2026-12-01 10:00:05 UTC",
-        "MainPID": "4242", "NRestarts": "0"}})
+        "MainPID": "4242", "NRestarts": "0"},
+        "flaskops-shop@cleanup.timer": {
+            "Id": "flaskops-shop@cleanup.timer", "ActiveState": "active", "SubState": "waiting",
+            "ActiveEnterTimestampMonotonic": "1", "ActiveEnterTimestamp": "Tue 2026-12-01 10:00:05 UTC",
+            "MainPID": "0", "NRestarts": "0", "NextElapseUSecRealtime": "Wed 2026-12-02 02:00:00 UTC",
+            "LastTriggerUSec": ""}})
     app = {"name": "shop", "domain": "shop.test", "releases_dir": str(releases), "current": str(tmp_path / "current"),
            "unit_prefix": "flaskops-shop@", "health_path": "/health", "health_timeout": 5, "tls": True,
            "certificate": "", "site_enabled": str(tmp_path / "enabled"), "maintenance_file": str(tmp_path / "page")}
@@ -77,8 +82,10 @@ def test_an_app_serving_a_checked_release(tmp_path):
     assert result["health"]["status"] == 204, result["health"]
     assert "Host: shop.test" in seen["request"] and "X-Forwarded-Proto: https" in seen["request"]
     assert seen["request"].startswith("GET /health HTTP/1.1")
-    (unit,) = result["units"]
+    timer, unit = result["units"]
     assert unit["unit"] == "flaskops-shop@git-new.service" and unit["main_pid"] == 4242 and unit["uptime_s"] > 0
+    assert "next_run" not in unit
+    assert timer["next_run"] == "Wed 2026-12-02 02:00:00 UTC" and timer["last_run"] == ""
     assert result["site"] == {"enabled": True, "maintenance": False}
     assert result["certificate"] is None
 
@@ -87,6 +94,8 @@ def test_an_app_serving_a_checked_release(tmp_path):
     assert "  serving   git-new, built T2000 from git:/r@abc, passed its health check 2026-12-01T10:00:07+00:00" in lines
     assert "  health    204 in " in "\n".join(lines)
     assert "  releases  2 kept: git-old, git-new (serving)" in lines
+    assert any(line.startswith("  unit      flaskops-shop@cleanup.timer: active (waiting)")
+               and line.endswith("next run Wed 2026-12-02 02:00:00 UTC, last run never") for line in lines), lines
 
 
 def test_no_release_serving_and_nothing_answering(tmp_path):
