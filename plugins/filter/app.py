@@ -428,6 +428,10 @@ def _derive(params):
     upstream_server = bind
 
     redirect_names = [f"www.{params['domain']}"] if params["www_redirect"] else []
+    # The names the site answers as itself; with the redirected ones, every name
+    # it answers to, which its certificate must cover.
+    server_names = [params["domain"]] + params["aliases"]
+    site_names = server_names + redirect_names
     has_code_dir = params["source"]["type"] in CODE_SOURCES
     static_dir = params["static_dir"]
     if static_dir and not os.path.isabs(static_dir):
@@ -501,12 +505,10 @@ def _derive(params):
         "site_link": f"/etc/nginx/sites-enabled/{name}",
         "maintenance_page": f"/etc/nginx/flaskops/{name}.maintenance.html",
         "redirect_names": redirect_names,
-        # Every name the site answers to: what its certificate must cover.
-        "site_names": [params["domain"]] + params["aliases"] + redirect_names,
-        # The names the site answers as itself, and its certificate's subjectAltName entries.
-        "server_names": [params["domain"]] + params["aliases"],
-        "subject_alt_names": [f"IP:{name}" if _is_ip(name) else f"DNS:{name}"
-                              for name in [params["domain"]] + params["aliases"] + redirect_names],
+        "server_names": server_names,
+        "site_names": site_names,
+        # The certificate's subjectAltName entries, one per site name.
+        "subject_alt_names": [f"IP:{name}" if _is_ip(name) else f"DNS:{name}" for name in site_names],
         "static_path": static_dir,
         # The statuses the health check accepts: statuses, else the one status, else any 2xx or 3xx.
         "health_statuses": _health_statuses(params["health_check"]),

@@ -158,10 +158,10 @@ UNIT_FIELDS = ("Id", "ActiveState", "SubState", "ActiveEnterTimestampMonotonic",
                "MainPID", "NRestarts", "NextElapseUSecRealtime", "LastTriggerUSec")
 
 
-def release_entry(path, params, checked_mark):
+def release_entry(path, params):
     mark = read_mark(os.path.join(path, params["mark"]))
     try:
-        with open(os.path.join(path, checked_mark), encoding="utf-8") as handle:
+        with open(os.path.join(path, params["checked_mark"]), encoding="utf-8") as handle:
             when = handle.read().strip()
     except OSError:
         when = ""
@@ -231,12 +231,12 @@ def app_status(module, app, params):
     current = link_target(app["current"])
     kept = []
     for path in built:
-        entry = release_entry(path, params, params["checked_mark"])
+        entry = release_entry(path, params)
         entry["serving"] = path == current
         kept.append(entry)
     serving = next((entry for entry in kept if entry["serving"]), None)
     if serving is None and current:
-        serving = dict(release_entry(current, params, params["checked_mark"]), serving=True)
+        serving = dict(release_entry(current, params), serving=True)
     sock = os.path.join(current, "socket") if current else ""
     return {
         "name": app["name"],
