@@ -266,13 +266,8 @@ def stop_direct() -> None:
 def switch_under_load(deployment: "Deployment", version: str, **kwargs) -> dict:
     """Deploy `version` (set_version's kwargs) under paced load; wrk's numbers and the run's time."""
     deployment.set_version(version, **{k: v for k, v in kwargs.items() if k != "expect_failure"})
-    # Each worker imports the app itself: with gunicorn_max_requests, workers
-    # replaced under load take the 8 s import again while serving (measured: 16
-    # stalls in 115,000 requests). That is the app's setting, not the switch's;
-    # the releases scenario's test (c) turns it off the same way.
-    extra = {"gunicorn_max_requests": 0} if kwargs.get("slow_import") else None
     wrk_background(f"{URLS['generated']}/version")
-    elapsed, _ = deployment.converge(extra, expect_failure=kwargs.get("expect_failure", False))
+    elapsed, _ = deployment.converge(expect_failure=kwargs.get("expect_failure", False))
     time.sleep(2)  # the load goes on past the switch
     return dict(wrk_stop(), deploy_s=elapsed)
 
