@@ -4,6 +4,7 @@ It is a plain Flask app with no deployment code in it: the collection wraps it i
 ProxyFix from outside. Its endpoints show what the app sees of each request.
 """
 import os
+import time
 
 from flask import Flask, jsonify, request, url_for
 
@@ -37,6 +38,29 @@ def create_app():
             pid=os.getpid(),
             version=__version__,
         )
+
+    @application.get("/headers")
+    def headers():
+        """The request's headers in the WSGI environ as the app gets it (after
+        ProxyFix, which keeps them but for Host), and the address and port."""
+        environ = request.environ
+        return jsonify({key: value for key, value in environ.items()
+                        if key.startswith("HTTP_") or key in ("REMOTE_ADDR", "SERVER_PORT", "wsgi.url_scheme")})
+
+    @application.get("/stream")
+    def stream():
+        """Four server-sent events, ?gap= seconds apart (default 1); with ?html=1
+        the same lines as an HTML page that renders as it comes."""
+        gap = min(float(request.args.get("gap", "1")), 10.0)
+        mimetype = "text/html" if request.args.get("html") else "text/event-stream"
+
+        def events():
+            for number in range(1, 5):
+                if number > 1:
+                    time.sleep(gap)
+                yield f"data: {number}\n\n"
+
+        return application.response_class(events(), mimetype=mimetype)
 
     @application.get("/health")
     def health():

@@ -188,6 +188,8 @@ def _validate(app):
             f"{VARIABLE}.static_url: {static_url!r} must start and end with '/', e.g. /static/"
         )
 
+    problems.extend(_paths_problems(params["paths"], static_url))
+
     root = params["root"]
     if root and not os.path.isabs(root):
         problems.append(f"{VARIABLE}.root: {root!r} must be an absolute path")
@@ -199,6 +201,40 @@ def _validate(app):
             )
 
     return params, problems
+
+
+# nginx location prefixes, sizes and header fields the site template writes as they are.
+PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+SIZE_RE = re.compile(r"^[0-9]+[kKmMgG]?$")
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
+HEADER_VALUE_RE = re.compile(r'^[^"\\\r\n]+$')
+
+
+def _paths_problems(paths, static_url):
+    problems = []
+    seen = set()
+    for index, options in enumerate(paths):
+        where = f"{VARIABLE}.paths[{index}]"
+        path = options["path"]
+        if not PATH_RE.match(path):
+            problems.append(f"{where}.path: {path!r} must be a path prefix such as / or /events/")
+        elif path in seen:
+            problems.append(f"{where}.path: {path!r} is listed twice")
+        elif path.startswith(static_url) and path != static_url:
+            problems.append(f"{where}.path: {path!r} is inside static_url {static_url!r}, which nginx "
+                            f"serves from the static folder: give the options to {static_url!r} itself")
+        seen.add(path)
+        if options["read_timeout"] is not None and options["read_timeout"] < 1:
+            problems.append(f"{where}.read_timeout: {options['read_timeout']} must be at least 1")
+        if options["body_limit"] is not None and not SIZE_RE.match(options["body_limit"]):
+            problems.append(f"{where}.body_limit: {options['body_limit']!r} must be a size such as 512k or 200m")
+        for name, value in options["headers"].items():
+            if not HEADER_NAME_RE.match(str(name)):
+                problems.append(f"{where}.headers: {name!r} is not a header name")
+            elif not HEADER_VALUE_RE.match(str(value)):
+                problems.append(f"{where}.headers.{name}: the value must not be empty or hold double "
+                                "quotes, backslashes or line breaks")
+    return problems
 
 
 # The field each source type needs, and the fields that only make sense for one type.

@@ -21,7 +21,9 @@ def test_defaults_come_from_the_argument_spec():
     facts = app_filter.app_facts(VALID)
     spec = app_filter.app_spec()
     for key, option in spec.items():
-        if "options" in option:  # a dict: its own fields carry the defaults
+        if "options" in option and option["type"] == "list":  # a list of dicts: empty by default
+            assert facts[key] == option["default"], key
+        elif "options" in option:  # a dict: its own fields carry the defaults
             for sub, sub_option in option["options"].items():
                 if "default" in sub_option:
                     assert facts[key][sub] == sub_option["default"], f"{key}.{sub}"
@@ -163,6 +165,15 @@ def test_ipv6_loopback_is_bracketed():
         ({"health_check": {"statuses": [200, 1000]}}, "flaskops_app.health_check.statuses"),
         ({"health_check": {"retries": 0}}, "flaskops_app.health_check.retries"),
         ({"hooks": {"before_deploy": ["true"]}}, "before_deploy"),
+        ({"paths": [{"path": "events"}]}, "flaskops_app.paths[0].path"),
+        ({"paths": [{"path": "/a b/"}]}, "flaskops_app.paths[0].path"),
+        ({"paths": [{"path": "/e/"}, {"path": "/e/"}]}, "flaskops_app.paths[1].path: '/e/' is listed twice"),
+        ({"paths": [{"path": "/static/css/"}]}, "inside static_url '/static/'"),
+        ({"paths": [{"path": "/e/", "read_timeout": 0}]}, "flaskops_app.paths[0].read_timeout"),
+        ({"paths": [{"path": "/u/", "body_limit": "2 GB"}]}, "flaskops_app.paths[0].body_limit"),
+        ({"paths": [{"path": "/u/", "headers": {"Bad Name": "x"}}]}, "flaskops_app.paths[0].headers"),
+        ({"paths": [{"path": "/u/", "headers": {"X-A": 'say "hi"'}}]}, "flaskops_app.paths[0].headers.X-A"),
+        ({"paths": [{"path": "/u/", "buffer": False}]}, "buffer"),
         ({"port": "eighty"}, "port"),
         ({"colour": "blue"}, "colour"),
     ],
@@ -451,3 +462,11 @@ def test_the_health_check_accepts_any_2xx_or_3xx_unless_told():
     assert app_filter.app_facts(with_(health_check={"status": 204}))["health_statuses"] == [204]
     told = with_(health_check={"statuses": [401, 200, 200], "status": 204})
     assert app_filter.app_facts(told)["health_statuses"] == [200, 401]
+
+
+def test_paths_get_their_defaults():
+    facts = app_filter.app_facts(with_(paths=[{"path": "/events/", "buffering": False}, {"path": "/static/"}]))
+    assert facts["paths"] == [
+        {"path": "/events/", "buffering": False, "read_timeout": None, "body_limit": None, "headers": {}},
+        {"path": "/static/", "buffering": True, "read_timeout": None, "body_limit": None, "headers": {}},
+    ]

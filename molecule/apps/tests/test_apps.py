@@ -128,6 +128,7 @@ def test_state_absent_takes_the_app_off_the_host_but_keeps_its_data(host, apps):
     assert not host.check_output("find /etc/systemd/system -name 'flaskops-api*'").strip()
     # No socket file is left behind.
     assert not host.check_output("find /run -name '*.sock' -path '*flaskops-api*'").strip()
+    assert not host.file("/run/flaskops-api").exists
     assert not host.file("/etc/nginx/sites-enabled/api").exists
     assert not host.file("/etc/nginx/sites-available/api").exists
     # Its name now falls through to the catch-all: no answer at all.

@@ -65,6 +65,9 @@ def test_the_app_sees_the_client_not_the_balancer(host):
     seen = json.loads(out)
     assert seen["remote_addr"] == APP2, seen  # one hop trusted: the balancer's
     assert seen["scheme"] == "http" and seen["host"] == "example.test", seen
+    raw = json.loads(client.check_output(
+        f"curl -sS --max-time 5 -H 'Host: example.test' -H 'X-Forwarded-For: 203.0.113.9' http://{LB}/headers"))
+    assert raw["HTTP_X_FORWARDED_FOR"] == APP2 and raw["HTTP_HOST"] == "example.test", raw
 
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,22 @@ def test_a_forged_forwarded_for_does_not_become_the_client_address(host, app):
     assert seen["external_url"] == f"{site_scheme(host)}://{app['domain']}/whoami"
 
 
+def test_the_app_gets_no_forwarding_header_a_client_sent(host, app):
+    """The raw headers in the app's WSGI environ: what a library reading
+    X-Forwarded-For itself would believe, and the Host with no port added."""
+    forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "evil.test", "X-Forwarded-Port": "8443",
+              "X-Forwarded-Prefix": "/evil", "X-Forwarded-Ssl": "on", "Forwarded": "for=203.0.113.9"}
+    seen = http(host, "/headers", host_header=app["domain"], interface="127.0.0.2", headers=forged).json()
+    assert seen["HTTP_X_FORWARDED_FOR"] == "127.0.0.2", seen
+    assert seen["HTTP_X_REAL_IP"] == "127.0.0.2", seen
+    assert seen["HTTP_X_FORWARDED_HOST"] == app["domain"], seen
+    assert seen["HTTP_HOST"] == app["domain"], seen  # no ":80" or ":443"
+    assert seen["HTTP_X_FORWARDED_PROTO"] == seen["wsgi.url_scheme"] == site_scheme(host), seen
+    assert "HTTP_X_FORWARDED_PORT" not in seen, seen  # the scheme's default port
+    for forgeable in ("HTTP_X_FORWARDED_PREFIX", "HTTP_X_FORWARDED_SSL", "HTTP_FORWARDED"):
+        assert forgeable not in seen, seen
+
+
 def test_static_files_come_from_the_static_folder(host, app):
     if app.get("static_dir", "static") == "" or app["source"]["type"] not in ("local", "git"):
         pytest.skip("this host's app has no static folder (none set, or installed as a package)")
