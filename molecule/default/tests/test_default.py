@@ -170,6 +170,27 @@ def test_a_paths_body_limit_applies_there_only(host, app):
     assert post("/version", 2048) == "405"  # the site's 10m elsewhere
 
 
+def test_text_goes_out_compressed_and_a_precompressed_static_file_as_it_is(host, app):
+    def fetch(path, *options):
+        return host.check_output(
+            "curl -s -D /tmp/gzip-head -o /tmp/gzip-body -w '%{size_download}' "
+            f"{' '.join(options)} -H 'Host: {app['domain']}' http://127.0.0.1:80{path}")
+    plain = int(fetch("/headers"))
+    packed = int(fetch("/headers", "-H 'Accept-Encoding: gzip'"))
+    head = host.file("/tmp/gzip-head").content_string.lower()
+    assert "content-encoding: gzip" in head and "vary: accept-encoding" in head, head
+    assert packed < plain * 0.8, (packed, plain)  # bytes on the wire, the app's JSON
+
+    static = host.check_output("readlink -f /srv/hello/current/src/static")
+    host.run_expect([0], f"printf 'precompressed hello' | gzip -9 > {static}/hello.txt.gz")
+    try:
+        assert host.check_output(f"curl -s --compressed -H 'Host: {app['domain']}' "
+                                 "http://127.0.0.1:80/static/hello.txt") == "precompressed hello"
+        assert "static hello" in http(host, "/static/hello.txt", host_header=app["domain"]).body
+    finally:
+        host.run_expect([0], f"rm -f {static}/hello.txt.gz")
+
+
 def test_behind_a_managed_balancer_the_app_sees_the_balancers_client(host, app):
     """127.0.0.3 is a load balancer in front (nginx_site_real_ip_from): the client it
     names, and the scheme and port the client used, reach the app; the same headers
