@@ -7,6 +7,7 @@ import os
 import time
 
 from flask import Flask, jsonify, request, url_for
+from flask_sock import Sock
 
 __version__ = "1.0.0"
 
@@ -61,6 +62,12 @@ def create_app():
                 yield f"data: {number}\n\n"
 
         return application.response_class(events(), mimetype=mimetype)
+
+    @Sock(application).route("/echo")
+    def echo(websocket):
+        """A WebSocket that sends back each message it gets."""
+        while True:
+            websocket.send(websocket.receive())
 
     @application.get("/health")
     def health():

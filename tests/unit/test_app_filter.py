@@ -467,6 +467,8 @@ def test_the_health_check_accepts_any_2xx_or_3xx_unless_told():
 def test_paths_get_their_defaults():
     facts = app_filter.app_facts(with_(paths=[{"path": "/events/", "buffering": False}, {"path": "/static/"}]))
     assert facts["paths"] == [
-        {"path": "/events/", "buffering": False, "read_timeout": None, "body_limit": None, "headers": {}},
-        {"path": "/static/", "buffering": True, "read_timeout": None, "body_limit": None, "headers": {}},
+        {"path": "/events/", "buffering": False, "websocket": False, "read_timeout": None, "body_limit": None,
+         "headers": {}},
+        {"path": "/static/", "buffering": True, "websocket": False, "read_timeout": None, "body_limit": None,
+         "headers": {}},
     ]

@@ -3,9 +3,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 
 import pytest
+import websockets.exceptions
+import websockets.sync.client
 
 from flaskops_testlib import (  # noqa: F401 (app and unit are fixtures)
     app, children, http, main_pid, pidfile_of, recap_counts, run_playbook, unit, wait_for,
@@ -168,6 +171,24 @@ def test_a_paths_body_limit_applies_there_only(host, app):
     assert post("/private/upload", 2048) == "413"  # body_limit: 1k
     assert post("/private/upload", 512) == "404"  # through to the app
     assert post("/version", 2048) == "405"  # the site's 10m elsewhere
+
+
+def test_a_websocket_path_passes_the_upgrade_and_messages_both_ways(host, app):
+    """/echo has websocket: true: a real client (the websockets library) talks to
+    the sample app's echo through nginx, from outside the container; on a path
+    without it the upgrade never reaches the app."""
+    address = host.check_output("hostname -I").split()[0]
+
+    def open_socket(path):
+        raw = socket.create_connection((address, 80), timeout=10)
+        return websockets.sync.client.connect(f"ws://{app['domain']}{path}", sock=raw, open_timeout=10)
+
+    with open_socket("/echo") as websocket:
+        for message in ("hello", "x" * 70000, b"\x00\x01 bytes"):
+            websocket.send(message)
+            assert websocket.recv(timeout=10) == message
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        open_socket("/whoami").close()
 
 
 def test_text_goes_out_compressed_and_a_precompressed_static_file_as_it_is(host, app):
