@@ -12,11 +12,11 @@ S ?= default
 # The controller matrix (scripts/ansible-versions.sh): the oldest supported
 # ansible-core, the tool chain's, the newest, each from a virtualenv of its own.
 ANSIBLE_CORE_VERSIONS := 2.16.19 2.19.14 2.21.5
-# Three lanes, balanced by a clean-clone run's times: cluster 15.5, apps 7.5,
-# default 8-12 minutes; releases 34; lint, unit tests and sanity (6.5, needing no
-# container, while the others wait on theirs), the matrix 14, then platforms 7,
-# tls 4 and ssh 2.5. (sanity makes the newest ansible-core's virtualenv the
-# matrix uses: the same lane, before it.)
+# Three lanes, balanced by a clean-clone run's times (minutes): cluster 18,
+# apps 10.5, default 15.5; releases 42; lint, unit tests and sanity (10.5,
+# needing no container, while the others wait on theirs), the matrix 18.5, then
+# platforms 13.5, tls 4.5 and ssh 2.5. (sanity makes the newest ansible-core's
+# virtualenv the matrix uses: the same lane, before it.)
 LANE_A := cluster apps default
 LANE_B := releases
 LANE_C := make:lint make:unit make:sanity $(addprefix ansible-core:,$(ANSIBLE_CORE_VERSIONS)) platforms tls ssh
