@@ -27,6 +27,14 @@ options:
     description: The link that names the release being served.
     type: path
     required: true
+  look_for:
+    description:
+      - Other paths to look for in the same step (files, links or directories); RV(present) lists
+        those that exist. flaskops.deploy's release role looks for what earlier versions of the
+        collection left outside the releases.
+    type: list
+    elements: path
+    default: []
 extends_documentation_fragment:
   - flaskops.deploy.release_marks
   - flaskops.deploy.release_marks.read_only
@@ -75,7 +83,15 @@ current:
   returned: always
   type: str
   sample: /srv/shop/releases/local-5a4f3e2d1c0b
+present:
+  description: The paths of O(look_for) that exist (a broken link exists), in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/flaskops/shop/environment]
 """
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.flaskops.deploy.plugins.module_utils.releases import checked, link_target, releases
@@ -84,7 +100,8 @@ from ansible_collections.flaskops.deploy.plugins.module_utils.releases import ch
 def run(params):
     built, unfinished = releases(params["path"], params["mark"])
     return {"changed": False, "built": built, "checked": checked(built, params["checked_mark"]),
-            "unfinished": unfinished, "current": link_target(params["current"])}
+            "unfinished": unfinished, "current": link_target(params["current"]),
+            "present": [path for path in params["look_for"] if os.path.lexists(path)]}
 
 
 def main():
@@ -92,6 +109,7 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             current=dict(type="path", required=True),
+            look_for=dict(type="list", elements="path", default=[]),
             mark=dict(type="str", default=".flaskops-release"),
             checked_mark=dict(type="str", default=".flaskops-checked"),
         ),

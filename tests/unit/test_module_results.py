@@ -39,6 +39,6 @@ def test_releases_info_returns_its_releases_under_a_key_of_its_own():
     from ansible_collections.flaskops.deploy.plugins.modules import releases_info  # pylint: disable=import-outside-toplevel
 
     result = releases_info.run({"path": "/nonexistent", "current": "/nonexistent/current",
-                                "mark": ".flaskops-release", "checked_mark": ".flaskops-checked"})
+                                "mark": ".flaskops-release", "checked_mark": ".flaskops-checked", "look_for": []})
     assert set(result) & (RESERVED - {"changed"}) == set()
     assert "built" in result

@@ -18,9 +18,9 @@ def release(root, name, built=None):
     return str(path)
 
 
-def look(root):
+def look(root, look_for=()):
     return releases_info.run({"path": str(root / "releases"), "current": str(root / "current"),
-                              "mark": MARK, "checked_mark": ".flaskops-checked"})
+                              "mark": MARK, "checked_mark": ".flaskops-checked", "look_for": list(look_for)})
 
 
 def test_finished_releases_come_oldest_build_first_whatever_their_names(tmp_path):
@@ -61,7 +61,7 @@ def test_current_that_is_not_a_link_serves_nothing(tmp_path):
 
 
 def test_no_releases_directory_yet(tmp_path):
-    assert look(tmp_path) == {"changed": False, "built": [], "checked": [], "unfinished": [], "current": ""}
+    assert look(tmp_path) == {"changed": False, "built": [], "checked": [], "unfinished": [], "current": "", "present": []}
 
 
 def test_checked_releases_are_the_built_ones_that_passed_their_check_the_last_one_last(tmp_path):
@@ -77,3 +77,11 @@ def test_checked_releases_are_the_built_ones_that_passed_their_check_the_last_on
     result = look(tmp_path)
     assert result["checked"] == [newer, older]
     assert unchecked in result["built"] and unchecked not in result["checked"]
+
+
+def test_the_other_paths_asked_for_are_those_that_exist_a_broken_link_too(tmp_path):
+    (tmp_path / "environment").write_text("")
+    (tmp_path / "old.socket").symlink_to(tmp_path / "gone")
+    asked = [str(tmp_path / name) for name in ("missing.conf", "old.socket", "environment")]
+    assert look(tmp_path, asked)["present"] == asked[1:]
+    assert look(tmp_path)["present"] == []
