@@ -69,13 +69,11 @@ for version in "${versions[@]}"; do
   if ! venv=$(venv_for "$version" 2>"$log.setup"); then
     echo "==> ansible-core $version FAILED to install"; cat "$log.setup"; status=1; continue
   fi
-  # Warnings are looked for in what our playbooks print (converge, idempotence;
-  # verify's own runs are checked by its tests), not in Molecule's create and
-  # destroy playbooks, whose docker modules are the test tool chain's.
+  # Warnings are looked for in what our playbooks print (scripts/no-warnings.sh).
   if PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$collections" ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 \
        FLASKOPS_ANSIBLE_CORE="$version" FLASKOPS_ANSIBLE_TAG="${version//./-}" \
        "$venv/bin/molecule" test -s versions >"$log" 2>&1 \
-     && ! awk '/converge: Executing/,/verify: Executing/' "$log" | grep -E '\[(WARNING|DEPRECATION WARNING)\]'; then
+     && scripts/no-warnings.sh "$log"; then
     echo "==> ansible-core $version passed in $(( $(date +%s) - start )) s"
   else
     echo "==> ansible-core $version FAILED after $(( $(date +%s) - start )) s; its output follows"

@@ -9,7 +9,10 @@
 # A lane entry `ansible-core:VERSION` runs the controller matrix's scenario
 # with that ansible-core instead (scripts/ansible-versions.sh); `make:TARGET`
 # runs a make target (lint, unit, sanity: they need no container, and run while
-# the other lanes wait on theirs).
+# the other lanes wait on theirs); `quiet:SCENARIO` runs the scenario and fails
+# it on any warning ansible-core printed while our playbooks ran
+# (scripts/no-warnings.sh): the controller matrix's entry for the tool chain's
+# own ansible-core.
 #
 # Usage: scripts/molecule-lanes.sh "default apps" "releases tls" "make:lint ansible-core:2.16.19"
 set -uo pipefail
@@ -40,6 +43,9 @@ lane() {
       # Its own output names its log; it prints that log whole when it fails.
       ansible-core:*) scripts/ansible-versions.sh "${entry#ansible-core:}" || return 1 ;;
       make:*) run "make ${entry#make:}" "$logs/${entry#make:}.log" make --no-print-directory "${entry#make:}" || return 1 ;;
+      quiet:*)
+        run "molecule test -s ${entry#quiet:}" "$logs/${entry#quiet:}.log" molecule test -s "${entry#quiet:}" \
+          && scripts/no-warnings.sh "$logs/${entry#quiet:}.log" || return 1 ;;
       *) run "molecule test -s $entry" "$logs/$entry.log" molecule test -s "$entry" || return 1 ;;
     esac
   done
