@@ -468,7 +468,7 @@ def test_paths_get_their_defaults():
     facts = app_filter.app_facts(with_(paths=[{"path": "/events/", "buffering": False}, {"path": "/static/"}]))
     assert facts["paths"] == [
         {"path": "/events/", "buffering": False, "websocket": False, "read_timeout": None, "body_limit": None,
-         "headers": {}},
+         "headers": {}, "basic_auth": False},
         {"path": "/static/", "buffering": True, "websocket": False, "read_timeout": None, "body_limit": None,
-         "headers": {}},
+         "headers": {}, "basic_auth": False},
     ]

@@ -61,6 +61,8 @@ BAD_INPUT = [
     ("nginx port out of range", {"nginx_site_listen_port": 99999}, "nginx_site_listen_port"),
     ("bad rate limit", {"nginx_site_rate_limit": "lots"}, "nginx_site_rate_limit"),
     ("header value with a quote", {"nginx_site_security_headers": {"X-Test": 'a"b'}}, "nginx_site_security_headers"),
+    # /private/ asks for basic auth (molecule.yml): someone must be able to log in.
+    ("basic auth with no user", {"nginx_site_basic_auth_users": {}}, "but nginx_site_basic_auth_users names no user"),
 ]
 
 
