@@ -193,9 +193,10 @@ class Deployment:
         code = (ROOT / "examples" / "hello" / "hello.py").read_text()
         code = re.sub(r'__version__ = "[^"]*"', f'__version__ = "{version}"', code)
         if broken:
-            code = code.replace("    application = Flask(__name__)\n",
-                                "    application = Flask(__name__)\n"
-                                "    application.before_request(lambda: ('broken', 500))\n")
+            line = "    application = Flask(__name__, instance_relative_config=True)\n"
+            if line not in code:
+                raise SystemExit(f"bench: the sample app no longer has {line!r}; set_version cannot break it")
+            code = code.replace(line, line + "    application.before_request(lambda: ('broken', 500))\n")
         if slow_import:
             code = "import time\n\ntime.sleep(8)\n" + code
         (self.source / "hello.py").write_text(code)

@@ -14,7 +14,10 @@ __version__ = "1.0.0"
 
 def create_app():
     """Application factory (deploy with wsgi: 'hello:create_app()')."""
-    application = Flask(__name__)
+    application = Flask(__name__, instance_relative_config=True)
+    # Settings kept on the host, in Flask's instance folder (instance/ beside
+    # the code; <venv>/var/hello-instance/ when installed), if there are any.
+    application.config.from_pyfile("settings.cfg", silent=True)
 
     @application.get("/")
     def index():
@@ -38,6 +41,7 @@ def create_app():
             greeting=os.environ.get("HELLO_GREETING"),
             pid=os.getpid(),
             version=__version__,
+            motd=application.config.get("MOTD"),
         )
 
     @application.get("/headers")

@@ -293,23 +293,67 @@ def _tls_problems(tls):
     return problems
 
 
+# What a release holds at its top (flaskops.deploy's own files and directories):
+# a shared path of a pip or dist release, linked into the release itself, may not
+# take one of these places (a path below venv/ may: Flask's instance folder of an
+# installed package is venv/var/<package>-instance).
+RELEASE_ENTRIES = ("src", "dist", "venv", "socket", "environment", "gunicorn.conf.py", "flaskops_wsgi.py",
+                   "service.conf", ".flaskops-release", ".flaskops-checked")
+SHARED_FILE_KEYS = ("path", "content", "src", "mode", "owner")
+MODE_RE = re.compile(r"^0?[0-7]{3}$")
+SHARED_OWNERS = ("app", "root")
+
+
+def shared_file(entry):
+    """A shared_files entry as a dictionary: a bare path is an empty file the app owns (0600)."""
+    if isinstance(entry, str):
+        entry = {"path": entry}
+    owner = entry.get("owner") or "app"
+    return {"path": entry.get("path"), "content": entry.get("content"), "src": entry.get("src"),
+            "owner": owner, "mode": str(entry.get("mode") or ("0600" if owner == "app" else "0640"))}
+
+
 def _shared_problems(params):
     problems = []
-    for field in ("shared_dirs", "shared_files"):
-        paths = params[field]
-        if paths and params["source"]["type"] not in CODE_SOURCES:
-            problems.append(
-                f"{VARIABLE}.{field} links into the app's code directory, which only local and git "
-                f"sources have (source.type is {params['source']['type']})"
-            )
+    files = []
+    for index, entry in enumerate(params["shared_files"]):
+        where = f"{VARIABLE}.shared_files[{index}]"
+        if isinstance(entry, Mapping):
+            unknown = sorted(set(map(str, entry)) - set(SHARED_FILE_KEYS))
+            if unknown:
+                problems.append(f"{where}: unknown key {', '.join(unknown)} (known: {', '.join(SHARED_FILE_KEYS)})")
+            if not isinstance(entry.get("path"), str):
+                problems.append(f"{where}.path is required: the file's path, such as .env")
+                continue
+            if entry.get("content") is not None and entry.get("src") is not None:
+                problems.append(f"{where}: content and src both seed the file; give one")
+            for key in ("content", "src"):
+                if entry.get(key) is not None and not isinstance(entry[key], str):
+                    problems.append(f"{where}.{key} must be a string")
+            if entry.get("owner") not in (None,) + SHARED_OWNERS:
+                problems.append(f"{where}.owner: {entry['owner']!r} must be app (the app may rewrite the "
+                                "file) or root (the app only reads it)")
+            if entry.get("mode") is not None and not MODE_RE.match(str(entry["mode"])):
+                problems.append(f"{where}.mode: {entry['mode']!r} must be an octal mode such as '0640'")
+        elif not isinstance(entry, str):
+            problems.append(f"{where} must be a path or a dictionary with a path")
+            continue
+        files.append(shared_file(entry)["path"])
+    code_dir = params["source"]["type"] in CODE_SOURCES
+    for field, paths in (("shared_dirs", params["shared_dirs"]), ("shared_files", files)):
         for path in paths:
             parts = path.split("/")
             if not path or os.path.isabs(path) or ".." in parts or "" in parts or "." in parts:
                 problems.append(
-                    f"{VARIABLE}.{field}: {path!r} must be a relative path inside the code "
+                    f"{VARIABLE}.{field}: {path!r} must be a relative path inside the app's working "
                     "directory, such as instance or uploads (no '..', no leading or doubled '/')"
                 )
-    both = set(params["shared_dirs"]) & set(params["shared_files"])
+            elif not code_dir and (parts[0] in RELEASE_ENTRIES and (parts[0] != "venv" or len(parts) == 1)):
+                problems.append(
+                    f"{VARIABLE}.{field}: {path!r} would take the place of the release's own {parts[0]} "
+                    f"(a {params['source']['type']} release links shared paths into the release itself)"
+                )
+    both = set(params["shared_dirs"]) & set(files)
     if both:
         problems.append(
             f"{VARIABLE}.shared_dirs and {VARIABLE}.shared_files both list {', '.join(sorted(both))}"
@@ -486,6 +530,9 @@ def _derive(params):
         "has_code_dir": has_code_dir,
         # Gunicorn's working directory: the code when the release has it, else the release.
         "work_dir": src_dir if has_code_dir else current,
+        # Where in a release its working directory is, and so the shared paths' links.
+        "release_work_subdir": "/src" if has_code_dir else "",
+        "shared_file_paths": [shared_file(entry)["path"] for entry in params["shared_files"]],
         # A git source's checkout on the host, updated to the ref on each deploy.
         "repo_dir": f"{root}/repo",
         "deploy_key": f"{etc_dir}/deploy_key",
@@ -553,7 +600,8 @@ def _derive(params):
     clash = set(params) & set(derived)
     if clash:  # a derived name must never shadow a field the user set
         raise AnsibleFilterError(f"app_facts: derived keys shadow app fields: {sorted(clash)}")
-    return {**params, **derived}
+    # Shared files as written: dictionaries (path, content or src, owner, mode).
+    return {**params, "shared_files": [shared_file(entry) for entry in params["shared_files"]], **derived}
 
 
 def _health_statuses(health):
@@ -624,6 +672,30 @@ def release_file(item, directory):
     return {"path": f"{directory}/{name}", **entry}
 
 
+def shared_layout(facts, seeds=None):
+    """What <root>/shared holds for an app, as the flaskops.deploy.files module
+    writes it: {directories, files}. The shared directories and those that hold
+    shared files belong to the app user (0750); each shared file is written only
+    when missing (keep_content), with its content, or seeds[path] (its src, read
+    on the controller), or nothing; an owner root file is the app group's to read."""
+    seeds = seeds or {}
+    base = facts["shared_dir"]
+    directories = []
+    for path in facts["shared_dirs"] + [os.path.dirname(entry["path"]) for entry in facts["shared_files"]]:
+        if path and f"{base}/{path}" not in [entry["path"] for entry in directories]:
+            directories.append({"path": f"{base}/{path}", "owner": facts["user"], "group": facts["group"],
+                                "mode": "0750"})
+    files = []
+    for entry in facts["shared_files"]:
+        if entry["src"] is not None and entry["path"] not in seeds:
+            raise AnsibleFilterError(f"shared_layout: no seed read for {entry['path']} (src {entry['src']})")
+        content = seeds[entry["path"]] if entry["src"] is not None else entry["content"] or ""
+        files.append({"path": f"{base}/{entry['path']}", "content": plain(content), "keep_content": True,
+                      "owner": facts["user"] if entry["owner"] == "app" else "root", "group": facts["group"],
+                      "mode": entry["mode"]})
+    return {"directories": directories, "files": files}
+
+
 class FilterModule:
     """flaskops.deploy app filters."""
 
@@ -635,4 +707,5 @@ class FilterModule:
             "apps_problems": apps_problems,
             "not_networks": not_networks,
             "release_file": release_file,
+            "shared_layout": shared_layout,
         }

@@ -75,6 +75,13 @@ options:
             path of the new content. A non-zero exit fails the task and leaves the file as it was.
           - Not run in check mode.
         type: str
+      keep_content:
+        description:
+          - Write O(files[].content) only when the file is missing; an existing file keeps its
+            content (its owner, group and mode are still set). For a file that is seeded once and
+            then belongs to the app, such as a shared C(.env).
+        type: bool
+        default: false
   private_files:
     description:
       - Files like O(files) whose content is secret (an environment file). Their content is never
@@ -268,6 +275,8 @@ class Files:
         if info is not None:
             with open(path, "rb") as handle:
                 old = handle.read()
+            if item.get("keep_content"):
+                content = old
         # A missing file differs in content; only an existing one's attributes matter here.
         attributes = info is not None and self.attributes_differ(info, item)
         if old == content and not attributes:
@@ -344,6 +353,7 @@ FILE_OPTIONS = dict(
     group=dict(type="str"),
     mode=dict(type="str", required=True),
     validate=dict(type="str"),
+    keep_content=dict(type="bool", default=False),
 )
 
 

@@ -154,7 +154,15 @@ def test_ipv6_loopback_is_bracketed():
         ({"shared_dirs": ["/var/data"]}, "flaskops_app.shared_dirs"),
         ({"shared_files": ["a//b"]}, "flaskops_app.shared_files"),
         ({"shared_dirs": ["x"], "shared_files": ["x"]}, "both list x"),
-        ({"source": {"type": "pip", "spec": "a"}, "shared_dirs": ["instance"]}, "only local and git"),
+        ({"source": {"type": "pip", "spec": "a"}, "shared_dirs": ["venv"]}, "the release's own venv"),
+        ({"source": {"type": "dist", "path": "/x/a.whl"}, "shared_files": ["environment"]}, "the release's own environment"),
+        ({"shared_files": [{"path": ".env", "content": "A=1", "src": "env"}]}, "content and src both seed the file"),
+        ({"shared_files": [{"path": ".env", "mode": "rw-"}]}, "flaskops_app.shared_files[0].mode"),
+        ({"shared_files": [{"path": ".env", "owner": "nobody"}]}, "flaskops_app.shared_files[0].owner"),
+        ({"shared_files": [{"content": "A=1"}]}, "flaskops_app.shared_files[0].path is required"),
+        ({"shared_files": [{"path": ".env", "contents": "A=1"}]}, "unknown key contents"),
+        ({"shared_files": [7]}, "flaskops_app.shared_files[0] must be a path or a dictionary"),
+        ({"shared_files": [{"path": "../.env"}]}, "flaskops_app.shared_files: '../.env'"),
         ({"trusted_proxies": 0}, "flaskops_app.trusted_proxies"),
         ({"static_url": "static"}, "flaskops_app.static_url"),
         ({"root": "srv/hello"}, "flaskops_app.root"),
@@ -198,7 +206,8 @@ def test_not_a_dict():
 
 def test_filter_module_exports():
     filters = app_filter.FilterModule().filters()
-    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems", "not_networks", "release_file"}
+    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems", "not_networks", "release_file",
+                            "shared_layout"}
 
 
 def test_work_dir_follows_the_source():
@@ -225,6 +234,37 @@ def test_git_source_defaults_and_derived_paths():
 def test_shared_paths_accepted():
     app = with_(shared_dirs=["instance", "var/uploads"], shared_files=[".env"])
     assert app_filter.app_problems(app) == []
+
+
+def test_shared_paths_of_installed_apps_go_into_the_release_below_venv_too():
+    app = with_(source={"type": "pip", "spec": "hello==1.0"}, shared_dirs=["venv/var/hello-instance"],
+                shared_files=[".env"])
+    facts = app_filter.app_facts(app)
+    assert facts["release_work_subdir"] == "" and facts["shared_file_paths"] == [".env"]
+    assert app_filter.app_facts(VALID)["release_work_subdir"] == "/src"
+
+
+def test_shared_files_are_written_once_with_their_seed_owner_and_mode():
+    app = with_(shared_dirs=["uploads"], shared_files=[
+        ".env",
+        {"path": "instance/settings.cfg", "content": "DEBUG = False\n", "owner": "root"},
+        {"path": "instance/keys/signing.pem", "src": "files/signing.pem", "mode": "0400"},
+    ])
+    facts = app_filter.app_facts(app)
+    layout = app_filter.shared_layout(facts, {"instance/keys/signing.pem": "KEY\n"})
+    assert [d["path"] for d in layout["directories"]] == [
+        "/srv/hello/shared/uploads", "/srv/hello/shared/instance", "/srv/hello/shared/instance/keys"]
+    assert {(d["owner"], d["group"], d["mode"]) for d in layout["directories"]} == {("hello", "hello", "0750")}
+    assert layout["files"] == [
+        {"path": "/srv/hello/shared/.env", "content": "", "keep_content": True,
+         "owner": "hello", "group": "hello", "mode": "0600"},
+        {"path": "/srv/hello/shared/instance/settings.cfg", "content": "DEBUG = False\n", "keep_content": True,
+         "owner": "root", "group": "hello", "mode": "0640"},
+        {"path": "/srv/hello/shared/instance/keys/signing.pem", "content": "KEY\n", "keep_content": True,
+         "owner": "hello", "group": "hello", "mode": "0400"},
+    ]
+    with pytest.raises(AnsibleFilterError, match="no seed read for instance/keys/signing.pem"):
+        app_filter.shared_layout(facts, {})
 
 
 def test_static_folder_is_relative_to_the_code_or_absolute():

@@ -171,3 +171,17 @@ def test_absent_removes_files_and_links_once_and_never_a_directory(tmp_path):
     with pytest.raises(Failed, match="is a directory"):
         run(absent=[str(tmp_path / "dir")])
     assert (tmp_path / "dir").is_dir()
+
+
+def test_keep_content_seeds_a_missing_file_once_and_never_rewrites_it(tmp_path):
+    seeded = conf(tmp_path / "shared.env", "SEED=1\n", keep_content=True, mode="0600")
+    assert run(private_files=[seeded])["changed_paths"] == [str(tmp_path / "shared.env")]
+    assert (tmp_path / "shared.env").read_text() == "SEED=1\n"
+    # The app rewrote it: a new seed does not overwrite what it wrote, and nothing changed.
+    (tmp_path / "shared.env").write_text("MINE=2\n")
+    assert run(private_files=[{**seeded, "content": "SEED=3\n"}])["changed"] is False
+    assert (tmp_path / "shared.env").read_text() == "MINE=2\n"
+    # Its mode is still set.
+    os.chmod(tmp_path / "shared.env", 0o644)
+    assert run(private_files=[seeded])["changed_paths"] == [str(tmp_path / "shared.env")]
+    assert mode_of(tmp_path / "shared.env") == 0o600 and (tmp_path / "shared.env").read_text() == "MINE=2\n"

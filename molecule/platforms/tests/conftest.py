@@ -1,1 +1,1 @@
-"""This scenario runs only the checks every scenario shares (../../shared/tests)."""
+"""The checks every scenario shares (../../shared/tests), and test_platforms.py."""

@@ -262,6 +262,18 @@ def sample(tmp_path, version, module="hello", edit=lambda code: code):
     return source
 
 
+def inserted_after(line, addition):
+    """An edit for sample(): `addition` after `line`, which the code must have."""
+    def edit(code):
+        assert line in code, f"the sample app no longer has {line!r}"
+        return code.replace(line, line + addition, 1)
+    return edit
+
+
+FLASK_APP = '    application = Flask(__name__, instance_relative_config=True)\n'
+
+
+
 def renamed_sample(tmp_path, version):
     """The sample app on the controller with its module renamed (hello.py -> greet.py)
     and a factory that takes the version /version reports: create_app(reported=...)."""
@@ -369,9 +381,8 @@ def test_a_healthy_release_takes_over_with_no_error_and_no_stall(host, app, tmp_
 
 def test_a_release_whose_every_route_fails_never_answers_a_user(host, app, tmp_path):
     serving = current_release(host)
-    broken = sample(tmp_path, "9.0.0", edit=lambda code: code.replace(
-        "    application = Flask(__name__)\n",
-        "    application = Flask(__name__)\n    application.before_request(lambda: ('broken', 500))\n"))
+    broken = sample(tmp_path, "9.0.0", edit=inserted_after(
+        FLASK_APP, "    application.before_request(lambda: ('broken', 500))\n"))
     result, report = under_load(host, lambda: run_playbook(
         "-e", json.dumps({"flaskops_app": local_release(app, broken)})), timeout=STALL, paced=True)
     output = result.stdout + result.stderr
