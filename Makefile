@@ -17,10 +17,10 @@ ANSIBLE_CORE_VERSIONS := 2.16.19 2.19.14 2.21.5
 # warning allowed (quiet:default), so the lanes run the matrix for the others.
 TOOLCHAIN_ANSIBLE_CORE := $(shell sed -n 's/^ansible-core==//p' requirements-dev.txt)
 LANE_MATRIX := $(filter-out $(TOOLCHAIN_ANSIBLE_CORE),$(ANSIBLE_CORE_VERSIONS))
-# Three lanes, balanced by a clean-clone run's times (minutes): cluster 18,
-# apps 10.5, default 15.5; releases 42; lint, unit tests and sanity (10.5,
-# needing no container, while the others wait on theirs), the matrix 18.5, then
-# platforms 13.5, tls 4.5 and ssh 2.5. (sanity makes the newest ansible-core's
+# Three lanes, balanced by a clean-clone run's times (minutes): cluster 18.5,
+# apps 10, default 13; releases 35.5, ssh 4.5; lint 1, unit tests 1 and sanity
+# 10.5 (needing no container, while the others wait on theirs), the matrix 12,
+# then platforms 9 and tls 7. (sanity makes the newest ansible-core's
 # virtualenv the matrix uses: the same lane, before it.)
 LANE_A := cluster apps quiet:default
 LANE_B := releases ssh
