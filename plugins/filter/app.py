@@ -513,6 +513,7 @@ def _derive(params):
     server_names = [params["domain"]] + params["aliases"]
     site_names = server_names + redirect_names
     has_code_dir = params["source"]["type"] in CODE_SOURCES
+    shared_files = [shared_file(entry) for entry in params["shared_files"]]
     static_dir = params["static_dir"]
     if static_dir and not os.path.isabs(static_dir):
         # Relative to the code, which only local and git releases have.
@@ -532,7 +533,7 @@ def _derive(params):
         "work_dir": src_dir if has_code_dir else current,
         # Where in a release its working directory is, and so the shared paths' links.
         "release_work_subdir": "/src" if has_code_dir else "",
-        "shared_file_paths": [shared_file(entry)["path"] for entry in params["shared_files"]],
+        "shared_file_paths": [entry["path"] for entry in shared_files],
         # A git source's checkout on the host, updated to the ref on each deploy.
         "repo_dir": f"{root}/repo",
         "deploy_key": f"{etc_dir}/deploy_key",
@@ -601,7 +602,7 @@ def _derive(params):
     if clash:  # a derived name must never shadow a field the user set
         raise AnsibleFilterError(f"app_facts: derived keys shadow app fields: {sorted(clash)}")
     # Shared files as written: dictionaries (path, content or src, owner, mode).
-    return {**params, "shared_files": [shared_file(entry) for entry in params["shared_files"]], **derived}
+    return {**params, "shared_files": shared_files, **derived}
 
 
 def _health_statuses(health):

@@ -273,7 +273,6 @@ def inserted_after(line, addition):
 FLASK_APP = '    application = Flask(__name__, instance_relative_config=True)\n'
 
 
-
 def renamed_sample(tmp_path, version):
     """The sample app on the controller with its module renamed (hello.py -> greet.py)
     and a factory that takes the version /version reports: create_app(reported=...)."""
