@@ -19,12 +19,34 @@ description:
     to the host for both.
   - O(units[].state=restarted) and O(units[].state=reloaded) start a unit that is not running
     (and report that), so a unit that was just started is not restarted again.
+  - O(dropins) are links made first (a unit's drop-in pointing at a file elsewhere); when one is
+    new or changed, systemd rereads its units before any is acted on. flaskops.deploy's release
+    role links each release's service settings this way, in the same step that starts it.
 version_added: 1.0.0
 options:
   daemon_reload:
-    description: Make systemd reread its unit files first (as C(systemctl daemon-reload)).
+    description:
+      - Make systemd reread its unit files first (as C(systemctl daemon-reload)). It does anyway
+        when a link of O(dropins) changed.
     type: bool
     default: false
+  dropins:
+    description:
+      - Links to make before the units are acted on, such as
+        C(/etc/systemd/system/app@1.service.d/service.conf) pointing at a file of a release. A
+        missing directory is created C(0755); an existing file or link of that name is replaced.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the link, in a unit's C(.d) directory.
+        type: path
+        required: true
+      src:
+        description: What the link points to.
+        type: str
+        required: true
   units:
     description: The units, handled in order.
     type: list
@@ -76,12 +98,21 @@ EXAMPLES = r"""
     units:
       - {name: flaskops-shop.socket, enabled: true, state: started}
       - {name: flaskops-shop.service, enabled: true, state: reloaded}
+
+- name: Link a release's service settings as its instance's drop-in, then start it
+  flaskops.deploy.units:
+    dropins:
+      - path: /etc/systemd/system/flaskops-shop@1.service.d/service.conf
+        src: /srv/shop/releases/1/service.conf
+    units:
+      - {name: flaskops-shop@1.service, enabled: true, state: started}
 """
 
 RETURN = r"""
 changed_units:
   description: What changed, one C(unit action) entry per change (actions C(enabled), C(disabled),
-    C(started), C(stopped), C(restarted), C(reloaded)), in order.
+    C(started), C(stopped), C(restarted), C(reloaded)), in order, after one C(path linked) entry for
+    each link of O(dropins) made or changed.
   returned: always
   type: list
   elements: str
@@ -145,6 +176,24 @@ class Units:
             if wanted[enabled]:
                 self.act(wanted[enabled], action, "--no-reload")
 
+    def link(self, dropin):
+        """Make the drop-in link path -> src; True when it was missing or pointed elsewhere."""
+        path, src = dropin["path"], dropin["src"]
+        if os.path.islink(path) and os.readlink(path) == src:
+            return False
+        self.changed_units.append("%s linked" % path)
+        if self.module.check_mode:
+            return True
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        temporary = "%s.flaskops-%d" % (path, os.getpid())
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        os.symlink(src, temporary)
+        os.rename(temporary, path)
+        return True
+
     def bring(self, item):
         """Start, stop, restart or reload the unit as its state asks."""
         name = item["name"]
@@ -161,7 +210,8 @@ class Units:
 
 def run(module):
     units = Units(module)
-    if module.params["daemon_reload"] and not module.check_mode:
+    linked = [units.link(dropin) for dropin in module.params["dropins"]]
+    if (module.params["daemon_reload"] or any(linked)) and not module.check_mode:
         rc, out, err = units.call("daemon-reload")
         if rc != 0:
             module.fail_json(msg="systemctl daemon-reload failed: %s" % (err or out), rc=rc)
@@ -174,6 +224,10 @@ def run(module):
 def argument_spec():
     return dict(
         daemon_reload=dict(type="bool", default=False),
+        dropins=dict(type="list", elements="dict", default=[], options=dict(
+            path=dict(type="path", required=True),
+            src=dict(type="str", required=True),
+        )),
         units=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
             enabled=dict(type="bool"),

@@ -19,7 +19,7 @@ class FakeSystemd:
     def __init__(self, known, check=False, **params):
         self.known = known  # name -> {"enabled": "enabled"|"disabled"|"static", "active": bool}
         self.check_mode = check
-        self.params = {"daemon_reload": False, **params}
+        self.params = {"daemon_reload": False, "dropins": [], **params}
         self.calls = []
 
     def get_bin_path(self, name, required=False):
@@ -138,3 +138,37 @@ def test_only_if_exists_enables_but_starts_nothing_until_the_path_is_there(tmp_p
     assert units.run(module)["changed_units"] == ["a.service enabled"]
     (tmp_path / "current").symlink_to(tmp_path / "release")  # a link, even before its target is complete
     assert units.run(module)["changed_units"] == ["a.service started"]
+
+
+def test_a_new_dropin_link_is_made_and_systemd_rereads_its_units_before_starting(tmp_path):
+    dropin = tmp_path / "app@1.service.d" / "service.conf"
+    module = FakeSystemd({"app@1.service": {"enabled": "disabled", "active": False}},
+                         dropins=[{"path": str(dropin), "src": "/srv/app/releases/1/service.conf"}],
+                         units=[unit("app@1.service", enabled=True, state="started")])
+    result = units.run(module)
+    assert os.readlink(dropin) == "/srv/app/releases/1/service.conf"
+    assert result["changed_units"][0] == f"{dropin} linked"
+    assert module.acts()[0] == "daemon-reload" and module.acts()[-1] == "start app@1.service"
+
+
+def test_a_dropin_link_in_place_changes_nothing_and_reloads_nothing(tmp_path):
+    dropin = tmp_path / "service.conf"
+    os.symlink("/srv/app/releases/1/service.conf", dropin)
+    module = FakeSystemd({"app@1.service": {"enabled": "enabled", "active": True}},
+                         dropins=[{"path": str(dropin), "src": "/srv/app/releases/1/service.conf"}],
+                         units=[unit("app@1.service", enabled=True, state="started")])
+    result = units.run(module)
+    assert result == {"changed": False, "changed_units": []}
+    assert module.acts() == []
+
+
+def test_a_dropin_pointing_elsewhere_is_replaced_but_not_in_check_mode(tmp_path):
+    dropin = tmp_path / "service.conf"
+    os.symlink("/srv/app/releases/0/service.conf", dropin)
+    params = {"dropins": [{"path": str(dropin), "src": "/srv/app/releases/1/service.conf"}], "units": []}
+    checked = units.run(FakeSystemd({}, check=True, **params))
+    assert checked["changed"] and os.readlink(dropin) == "/srv/app/releases/0/service.conf"
+    module = FakeSystemd({}, **params)
+    assert units.run(module)["changed"]
+    assert os.readlink(dropin) == "/srv/app/releases/1/service.conf"
+    assert module.acts() == ["daemon-reload"]
