@@ -189,6 +189,7 @@ def _validate(app):
         )
 
     problems.extend(_paths_problems(params["paths"], static_url))
+    problems.extend(_static_dir_problems(params["static_dir"]))
 
     root = params["root"]
     if root and not os.path.isabs(root):
@@ -208,6 +209,40 @@ PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 SIZE_RE = re.compile(r"^[0-9]+[kKmMgG]?$")
 HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
 HEADER_VALUE_RE = re.compile(r'^[^"\\\r\n]+$')
+
+
+STATIC_DIR_KEYS = ("package", "path")
+PACKAGE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _static_dir_problems(static_dir):
+    """static_dir: auto, empty, a path, or {package, path} (a folder of an installed package)."""
+    where = f"{VARIABLE}.static_dir"
+    if isinstance(static_dir, str):
+        return []
+    if not isinstance(static_dir, dict):
+        return [f"{where}: {static_dir!r} must be auto, empty, a path or {{package: NAME, path: static}}"]
+    problems = [f"{where}: unknown key {key!r} (known: {', '.join(STATIC_DIR_KEYS)})"
+                for key in static_dir if key not in STATIC_DIR_KEYS]
+    package = static_dir.get("package")
+    if not isinstance(package, str) or not PACKAGE_RE.match(package):
+        problems.append(f"{where}.package: {package!r} must name an importable package, such as fava or my_app.web")
+    path = static_dir.get("path", "static")
+    parts = path.split("/") if isinstance(path, str) else []
+    if not parts or path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        problems.append(f"{where}.path: {path!r} must be a folder inside the package, such as static "
+                        "(no '..', no leading or doubled '/')")
+    return problems
+
+
+def _static_find(static_dir):
+    """What a new release's build asks its Python for (tasks/static.yml of flaskops.deploy.release):
+    the app's own static folder (auto), a folder of an installed package, or nothing."""
+    if static_dir == "auto":
+        return {"app": True}
+    if isinstance(static_dir, dict):
+        return {"package": static_dir["package"], "path": static_dir.get("path", "static")}
+    return None
 
 
 def _paths_problems(paths, static_url):
@@ -298,7 +333,7 @@ def _tls_problems(tls):
 # take one of these places (a path below venv/ may: Flask's instance folder of an
 # installed package is venv/var/<package>-instance).
 RELEASE_ENTRIES = ("src", "dist", "venv", "socket", "environment", "gunicorn.conf.py", "flaskops_wsgi.py",
-                   "service.conf", ".flaskops-release", ".flaskops-checked")
+                   "service.conf", "static", ".flaskops-release", ".flaskops-checked")
 SHARED_FILE_KEYS = ("path", "content", "src", "mode", "owner")
 MODE_RE = re.compile(r"^0?[0-7]{3}$")
 SHARED_OWNERS = ("app", "root")
@@ -515,7 +550,11 @@ def _derive(params):
     has_code_dir = params["source"]["type"] in CODE_SOURCES
     shared_files = [shared_file(entry) for entry in params["shared_files"]]
     static_dir = params["static_dir"]
-    if static_dir and not os.path.isabs(static_dir):
+    static_find = _static_find(static_dir)
+    if static_find:
+        # Found by each new release's build and linked as <release>/static.
+        static_dir = f"{current}/static"
+    elif static_dir and not os.path.isabs(static_dir):
         # Relative to the code, which only local and git releases have.
         static_dir = f"{src_dir}/{static_dir}" if has_code_dir else ""
 
@@ -594,6 +633,9 @@ def _derive(params):
         # The certificate's subjectAltName entries, one per site name.
         "subject_alt_names": [f"IP:{name}" if _is_ip(name) else f"DNS:{name}" for name in site_names],
         "static_path": static_dir,
+        # What a new release's build looks for, to link it as <release>/static
+        # (null: nginx serves static_path as it is, or nothing).
+        "static_find": static_find,
         # The statuses the health check accepts: statuses, else the one status, else any 2xx or 3xx.
         "health_statuses": _health_statuses(params["health_check"]),
         **_tls_paths(name, etc_dir, params["tls"]),

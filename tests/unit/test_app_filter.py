@@ -56,7 +56,9 @@ def test_derived_names_and_paths():
     assert facts["upstream_name"] == "flaskops_my_app"
     assert facts["upstream_server"] == "127.0.0.1:8000"
     assert facts["redirect_names"] == ["www.example.com"]
-    assert facts["static_path"] == "/srv/my-app/current/src/static"
+    # static_dir auto: each new release's build links the app's own static folder as <release>/static.
+    assert facts["static_path"] == "/srv/my-app/current/static"
+    assert facts["static_find"] == {"app": True}
     assert facts["wsgi_module"] == "app" and facts["wsgi_attr"] == "app"
     assert facts["wsgi_call"] == ""
 
@@ -165,6 +167,12 @@ def test_ipv6_loopback_is_bracketed():
         ({"shared_files": [{"path": "../.env"}]}, "flaskops_app.shared_files: '../.env'"),
         ({"trusted_proxies": 0}, "flaskops_app.trusted_proxies"),
         ({"static_url": "static"}, "flaskops_app.static_url"),
+        ({"static_dir": {"path": "static"}}, "flaskops_app.static_dir.package: None must name an importable package"),
+        ({"static_dir": {"package": "my-app"}}, "flaskops_app.static_dir.package: 'my-app'"),
+        ({"static_dir": {"package": "fava", "path": "../etc"}}, "flaskops_app.static_dir.path: '../etc'"),
+        ({"static_dir": {"package": "fava", "folder": "static"}}, "flaskops_app.static_dir: unknown key 'folder'"),
+        ({"static_dir": ["static"]}, "flaskops_app.static_dir: ['static'] must be auto"),
+        ({"source": {"type": "pip", "spec": "x"}, "shared_dirs": ["static"]}, "take the place of the release's own static"),
         ({"root": "srv/hello"}, "flaskops_app.root"),
         ({"environment": {"BAD-NAME": "x"}}, "flaskops_app.environment"),
         ({"keep_releases": 0}, "flaskops_app.keep_releases"),
@@ -267,12 +275,21 @@ def test_shared_files_are_written_once_with_their_seed_owner_and_mode():
         app_filter.shared_layout(facts, {})
 
 
-def test_static_folder_is_relative_to_the_code_or_absolute():
-    assert app_filter.app_facts(VALID)["static_path"] == "/srv/hello/current/src/static"
-    pip_app = with_(source={"type": "pip", "spec": "hello==1.0"})
+def test_static_folder_is_found_by_the_build_named_in_a_package_relative_to_the_code_or_absolute():
+    facts = app_filter.app_facts(VALID)
+    assert (facts["static_path"], facts["static_find"]) == ("/srv/hello/current/static", {"app": True})
+    pip_app = with_(source={"type": "pip", "spec": "fava==1.30"}, static_dir={"package": "fava"})
+    facts = app_filter.app_facts(pip_app)
+    assert facts["static_path"] == "/srv/hello/current/static"
+    assert facts["static_find"] == {"package": "fava", "path": "static"}
+    facts = app_filter.app_facts(with_(static_dir="assets"))
+    assert (facts["static_path"], facts["static_find"]) == ("/srv/hello/current/src/assets", None)
+    pip_app["static_dir"] = "assets"  # a pip release has no code directory for it to be in
     assert app_filter.app_facts(pip_app)["static_path"] == ""
     pip_app["static_dir"] = "/var/www/hello"
     assert app_filter.app_facts(pip_app)["static_path"] == "/var/www/hello"
+    facts = app_filter.app_facts(with_(static_dir=""))
+    assert (facts["static_path"], facts["static_find"]) == ("", None)
 
 
 def test_tls_paths_follow_the_mode():

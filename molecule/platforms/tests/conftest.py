@@ -1,1 +1,1 @@
-"""The checks every scenario shares (../../shared/tests), and test_platforms.py."""
+"""The checks every scenario shares (../../shared/tests), test_platforms.py and test_third_party.py."""
