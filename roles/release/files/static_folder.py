@@ -52,7 +52,7 @@ def app_folder(wsgi, static_url):
     except BaseException as error:  # pylint: disable=broad-except
         answer(why="the app did not load here (%s: %s); its health check says more" % (type(error).__name__, error))
     # Through middleware that keeps what it wraps as .app (ProxyFix does).
-    for _ in range(5):
+    for _attempt in range(5):
         if hasattr(app, "static_folder") or not hasattr(app, "app"):
             break
         app = app.app
