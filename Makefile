@@ -18,9 +18,9 @@ ANSIBLE_CORE_VERSIONS := 2.16.19 2.19.14 2.21.5
 TOOLCHAIN_ANSIBLE_CORE := $(shell sed -n 's/^ansible-core==//p' requirements-dev.txt)
 LANE_MATRIX := $(filter-out $(TOOLCHAIN_ANSIBLE_CORE),$(ANSIBLE_CORE_VERSIONS))
 # Three lanes, balanced by a clean-clone run's times (minutes): cluster 17,
-# apps 9, default 13.5; releases 32, ssh 4.5, tls 4.5; lint 1, unit tests 1 and
-# sanity 12.5 (needing no container, while the others wait on theirs), the
-# matrix 10, then platforms 11.5. (sanity makes the newest ansible-core's
+# apps 9.5, default 14.5; releases 33, ssh 4.5, tls 4.5; lint 1, unit tests 1
+# and sanity 10 (needing no container, while the others wait on theirs), the
+# matrix 11, then platforms 14.5. (sanity makes the newest ansible-core's
 # virtualenv the matrix uses: the same lane, before it.)
 LANE_A := cluster apps quiet:default
 LANE_B := releases ssh tls
