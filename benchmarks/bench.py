@@ -249,6 +249,42 @@ def serving_unit() -> str:
     return f"{UNIT_PREFIX}{release}"
 
 
+# What a release's build installs (roles/release/templates/build.sh.j2): the
+# sample app's requirements, Gunicorn and Werkzeug, into a fresh virtualenv, by
+# each installer the same way the build does.
+BUILD_SCRIPTS = {
+    "pip": ("/opt/flaskops/virtualenv/bin/virtualenv --quiet --no-periodic-update --no-vcs-ignore $venv && "
+            "$venv/bin/pip install --quiet --no-input $cache -r $requirements $packages"),
+    "uv": ("/opt/flaskops/uv/bin/uv venv --quiet --python /usr/bin/python3 $venv && "
+           "/opt/flaskops/uv/bin/uv pip install --quiet --compile-bytecode --python $venv/bin/python "
+           "$cache -r $requirements $packages"),
+}
+
+
+def build_times(rounds: int = 3) -> dict:
+    """Seconds (median of `rounds`) to build the sample app's virtualenv with pip and
+    with uv, cold (no cache) and warm (the host's cache, as a redeploy finds it)."""
+    sh("[ -x /opt/flaskops/virtualenv/bin/virtualenv ] || (python3 -m venv /opt/flaskops/virtualenv && "
+       "PIP_CERT=/etc/ssl/certs/ca-certificates.crt /opt/flaskops/virtualenv/bin/pip install --quiet "
+       "virtualenv==21.15.11)")
+    requirements = f"$(readlink -f /srv/{APP}/current)/src/requirements.txt"
+    environment = ("export PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 "
+                   "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt UV_CACHE_DIR=/var/cache/flaskops/uv "
+                   "UV_PYTHON_DOWNLOADS=never")
+    times: dict = {}
+    for installer, script in BUILD_SCRIPTS.items():
+        for temperature, cache in (("cold", "--no-cache" if installer == "uv" else "--no-cache-dir"), ("warm", "")):
+            runs = []
+            for _ in range(rounds):
+                out = sh(f"{environment}; venv=$(mktemp -d)/venv requirements={requirements} "
+                         "packages='gunicorn==27.0.1 werkzeug' cache=" + repr(cache) + "; "
+                         "start=$(date +%s.%N); " + script + "; end=$(date +%s.%N); "
+                         "rm -rf \"$(dirname $venv)\"; echo \"$end - $start\" | python3 -c 'print(eval(input()))'")
+                runs.append(float(out.strip().splitlines()[-1]))
+            times[f"{installer}_{temperature}_s"] = sorted(runs)[len(runs) // 2]
+    return times
+
+
 def start_direct() -> None:
     """Gunicorn on 127.0.0.1:8000 with the serving release's code, environment and
     the generated settings (2 x CPUs + 1 gthread workers, 2 threads, keep-alive 5 s):
@@ -318,6 +354,9 @@ def main() -> int:
             raise RuntimeError(f"the re-run changed {noop_recap['changed']} things")
         results["converge"] = {"first_s": first, "first_recap": first_recap,
                                "noop_s": noop, "noop_recap": noop_recap}
+
+        log("release build: pip vs uv, cold and warm cache")
+        results["build"] = build_times(rounds)
 
         log("installing wrk and the seed recipe's nginx block (port 8081)")
         sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null")
@@ -435,6 +474,14 @@ def goals(results: dict) -> list[dict]:
     broken = switch["broken"]
     rows.append({"goal": "(b) a release whose every route answers 500: no user request sees it",
                  "value": f"{broken['failed']} failed", "met": broken["failed"] == 0})
+    build = results.get("build")
+    if build:
+        ratio = build["uv_warm_s"] / build["pip_warm_s"]
+        rows.append({"goal": "warm-cache build of unchanged requirements <= 0.2x pip's",
+                     "value": f"{ratio:.2f}x", "met": ratio <= 0.2})
+    noop = results["converge"]["noop_s"]
+    rows.append({"goal": "no-op converge of one app <= 6 s (docker exec, pipelining)",
+                 "value": f"{noop:.1f} s", "met": noop <= 6})
     return rows
 
 
@@ -585,6 +632,22 @@ def markdown(results: dict, quick: bool) -> str:
         f"| the same, under steady load (switch test) | "
         f"{converge['redeploy_under_load_s']:.1f} | | |",
     ]
+    build = results.get("build")
+    if build:
+        lines += [
+            "",
+            "## Release build: pip vs uv",
+            "",
+            "The sample app's virtualenv (its requirements, Gunicorn, Werkzeug), built the way",
+            "a release's build does, median of the rounds; cold: no cache, warm: the host's.",
+            "",
+            "| installer | cold s | warm s | warm vs pip warm |",
+            "|---|---|---|---|",
+        ] + [
+            f"| {name} | {build[name + '_cold_s']:.2f} | {build[name + '_warm_s']:.2f} | "
+            f"{build[name + '_warm_s'] / build['pip_warm_s']:.2f}x |"
+            for name in ("pip", "uv")
+        ]
     if results.get("tuning"):
         base = results["tuning"][0]
         lines += [
