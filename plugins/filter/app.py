@@ -332,7 +332,9 @@ def _tls_problems(tls):
 # a shared path of a pip or dist release, linked into the release itself, may not
 # take one of these places (a path below venv/ may: Flask's instance folder of an
 # installed package is venv/var/<package>-instance).
-RELEASE_ENTRIES = ("src", "dist", "venv", "socket", "environment", "gunicorn.conf.py", "flaskops_wsgi.py",
+# The module of each release that wraps the app in ProxyFix (gunicorn's flaskops_wsgi.py.j2).
+ENTRY_MODULE = "flaskops_wsgi"
+RELEASE_ENTRIES = ("src", "dist", "venv", "socket", "environment", "gunicorn.conf.py", f"{ENTRY_MODULE}.py",
                    "service.conf", "static", ".flaskops-release", ".flaskops-checked")
 SHARED_FILE_KEYS = ("path", "content", "src", "mode", "owner")
 MODE_RE = re.compile(r"^0?[0-7]{3}$")
@@ -580,8 +582,10 @@ def _derive(params):
         # How the app runs is part of each release (built into it, never
         # rewritten under a release that serves): the service reads these
         # through `current`, so a switch or a rollback brings its own.
-        "entry_module": "flaskops_wsgi",
-        "entry_file": f"{current}/flaskops_wsgi.py",
+        "entry_module": ENTRY_MODULE,
+        "entry_file": f"{current}/{ENTRY_MODULE}.py",
+        # What Gunicorn loads (its wsgi_app): the entry module's ProxyFix'd app, or the app itself.
+        "wsgi_app": f"{ENTRY_MODULE}:app" if params["proxy_fix"] else params["wsgi"],
         # The entry point, parsed as Gunicorn parses it: the module, the attribute
         # or factory, and the factory call's literal arguments ("(...)"; "" for an attribute).
         "wsgi_module": wsgi_module,

@@ -61,6 +61,7 @@ def test_derived_names_and_paths():
     assert facts["static_find"] == {"app": True}
     assert facts["wsgi_module"] == "app" and facts["wsgi_attr"] == "app"
     assert facts["wsgi_call"] == ""
+    assert facts["wsgi_app"] == "flaskops_wsgi:app"  # ProxyFix's wrapper, what Gunicorn loads
 
 
 def test_only_an_app_other_hosts_reach_listens_on_its_address_and_port():
@@ -529,3 +530,9 @@ def test_paths_get_their_defaults():
         {"path": "/static/", "buffering": True, "websocket": False, "read_timeout": None, "body_limit": None,
          "headers": {}, "basic_auth": False},
     ]
+
+
+def test_gunicorn_loads_the_proxyfix_wrapper_or_without_it_the_app_itself():
+    assert app_filter.app_facts(VALID)["wsgi_app"] == "flaskops_wsgi:app"
+    bare = app_filter.app_facts(with_(proxy_fix=False, wsgi="shop.web:create_app('prod')"))
+    assert bare["wsgi_app"] == "shop.web:create_app('prod')"
