@@ -20,12 +20,12 @@ LANE_MATRIX := $(filter-out $(TOOLCHAIN_ANSIBLE_CORE),$(ANSIBLE_CORE_VERSIONS))
 # Three lanes, balanced by a clean-clone run's times (minutes): cluster 17,
 # apps 9.5, default 14.5; releases 33, ssh 4.5, tls 4.5; lint 1, unit tests 1
 # and sanity 10 (needing no container, while the others wait on theirs), the
-# matrix 11, then platforms 14.5. (sanity makes the newest ansible-core's
+# matrix 11, then platforms 14.5 and processes (about 7, measured alone). (sanity makes the newest ansible-core's
 # virtualenv the matrix uses: the same lane, before it.)
 LANE_A := cluster apps quiet:default
 LANE_B := releases ssh tls
-LANE_C := make:lint make:unit make:sanity $(addprefix ansible-core:,$(LANE_MATRIX)) platforms
-SCENARIOS := cluster apps default releases platforms tls ssh versions
+LANE_C := make:lint make:unit make:sanity $(addprefix ansible-core:,$(LANE_MATRIX)) platforms processes
+SCENARIOS := cluster apps default releases platforms tls ssh versions processes
 
 # The collection is found by FQCN as ansible_collections/flaskops/deploy under
 # COLLECTIONS (a link to this checkout); the pinned `ansible` package supplies

@@ -190,6 +190,7 @@ def _validate(app):
 
     problems.extend(_paths_problems(params["paths"], static_url))
     problems.extend(_static_dir_problems(params["static_dir"]))
+    problems.extend(_process_problems(params))
 
     root = params["root"]
     if root and not os.path.isabs(root):
@@ -202,6 +203,131 @@ def _validate(app):
             )
 
     return params, problems
+
+
+SETTING_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+def _command_problems(command, where, empty_ok=False):
+    """A command is a one-line string or a non-empty list of strings (its program and arguments)."""
+    if isinstance(command, str):
+        if not command.strip():
+            return [] if empty_ok else [f"{where}: the command is empty"]
+        if "\n" in command or "\r" in command:
+            return [f"{where}: {command!r} must be one line (use a script for more)"]
+        return []
+    if isinstance(command, list):
+        if not command:
+            return [] if empty_ok else [f"{where}: the command is an empty list"]
+        bad = [item for item in command if not isinstance(item, str) or not item or "\n" in item]
+        if bad:
+            return [f"{where}: every item of a command list must be a non-empty one-line string, got {bad[0]!r}"]
+        return []
+    return [f"{where}: must be a string (a command line) or a list (the program and its arguments), "
+            f"got {type(command).__name__}"]
+
+
+def _settings_problems(settings, where):
+    problems = []
+    for key, value in settings.items():
+        if not SETTING_RE.match(str(key)):
+            problems.append(f"{where}: {key!r} is not a systemd setting name (such as MemoryMax)")
+        elif isinstance(value, (dict, list)) or value is None or "\n" in str(value):
+            problems.append(f"{where}.{key}: must be one value (a string, number or bool)")
+    return problems
+
+
+def _process_problems(params):
+    """What is wrong with the app's processes, jobs and release command."""
+    problems, seen = [], {}
+    for kind in ("processes", "jobs"):
+        for index, item in enumerate(params[kind]):
+            where = f"{VARIABLE}.{kind}[{index}]"
+            name = item["name"]
+            if not NAME_RE.match(name):
+                problems.append(f"{where}.name: {name!r} must start with a lower-case letter and hold only "
+                                "lower-case letters, digits, '-' and '_' (at most 32 characters)")
+            elif name in seen:
+                problems.append(f"{where}.name: {name!r} is already the name of {seen[name]}; "
+                                "each process and job of an app needs its own")
+            else:
+                seen[name] = where
+            problems.extend(_command_problems(item["command"], f"{where}.command"))
+            problems.extend(_settings_problems(item["settings"], f"{where}.settings"))
+            if kind == "processes":
+                if item["instances"] < 1:
+                    problems.append(f"{where}.instances: {item['instances']} must be at least 1 "
+                                    "(drop the process from the list to stop it)")
+                if item["stop_timeout"] < 1:
+                    problems.append(f"{where}.stop_timeout: {item['stop_timeout']} must be at least 1 second")
+                if item["settle"] < 0:
+                    problems.append(f"{where}.settle: {item['settle']} must not be negative")
+            else:
+                if (item["calendar"] is None) == (item["every"] is None):
+                    problems.append(f"{where}: set exactly one of calendar (a systemd calendar such as daily) "
+                                    "and every (a time span such as 15min)")
+                for key in ("calendar", "every", "randomized_delay"):
+                    if item[key] is not None and ("\n" in item[key] or not item[key].strip()):
+                        problems.append(f"{where}.{key}: {item[key]!r} must be one non-empty line")
+                if item["timeout"] < 1:
+                    problems.append(f"{where}.timeout: {item['timeout']} must be at least 1 second")
+    problems.extend(_command_problems(params["release_command"], f"{VARIABLE}.release_command", empty_ok=True))
+    return problems
+
+
+def systemd_quote(argument):
+    """One argument of a systemd Exec line: double-quoted, with systemd's own expansions escaped."""
+    escaped = (argument.replace("\\", "\\\\").replace('"', '\\"')
+               .replace("%", "%%").replace("$", "$$"))
+    return f'"{escaped}"'
+
+
+def command_argv(command, label):
+    """What runs a process's, job's or release command: a string through bash, a list as it is."""
+    if isinstance(command, str):
+        return ["/bin/bash", "-c", command]
+    return ["/bin/bash", "-c", 'exec "$@"', label] + list(command)
+
+
+def exec_line(command, label):
+    """The command as the value of systemd's ExecStart=."""
+    return " ".join(systemd_quote(argument) for argument in command_argv(command, label))
+
+
+def _processes(params):
+    """The app's processes and jobs, each with its unit names and ExecStart line."""
+    name = params["name"]
+    processes = []
+    for item in params["processes"]:
+        prefix = f"flaskops-{name}.{item['name']}"
+        processes.append({
+            **item,
+            # Instance n of a release: <prefix>.<n>@<release id>.service, from the template <prefix>.<n>@.service.
+            "unit_prefixes": [f"{prefix}.{number}@" for number in range(1, item["instances"] + 1)],
+            "exec": exec_line(item["command"], item["name"]),
+        })
+    jobs = []
+    for item in params["jobs"]:
+        unit = f"flaskops-{name}.{item['name']}"
+        jobs.append({**item, "unit": unit, "exec": exec_line(item["command"], item["name"]),
+                     "service_file": f"/etc/systemd/system/{unit}.service",
+                     "timer_file": f"/etc/systemd/system/{unit}.timer"})
+    return processes, jobs
+
+
+def _process_unit_files(processes, jobs):
+    files = []
+    for item in processes:
+        for number, prefix in enumerate(item["unit_prefixes"], start=1):
+            files.append({"file": f"/etc/systemd/system/{prefix}.service", "unit": f"{prefix}.service",
+                          "prefix": prefix, "overlap": item["overlap"],
+                          "kind": "process.service", "hosts": "all", "number": number, "process": item, "job": None})
+    for item in jobs:
+        for kind in ("service", "timer"):
+            files.append({"file": item[f"{kind}_file"], "unit": f"{item['unit']}.{kind}", "kind": f"job.{kind}",
+                          "prefix": None, "overlap": None,
+                          "hosts": item["hosts"], "number": 0, "process": None, "job": item})
+    return files
 
 
 # nginx location prefixes, sizes and header fields the site template writes as they are.
@@ -560,6 +686,7 @@ def _derive(params):
         # Relative to the code, which only local and git releases have.
         static_dir = f"{src_dir}/{static_dir}" if has_code_dir else ""
 
+    processes, jobs = _processes(params)
     derived = {
         "user": name,
         "group": name,
@@ -642,6 +769,27 @@ def _derive(params):
         "static_find": static_find,
         # The statuses the health check accepts: statuses, else the one status, else any 2xx or 3xx.
         "health_statuses": _health_statuses(params["health_check"]),
+        # Processes and jobs (app definition's processes and jobs, with unit names and ExecStart lines).
+        "process_units": processes,
+        "job_units": jobs,
+        # Every unit of the app's processes (all releases) and jobs: what a deploy prunes by.
+        "process_unit_globs": [f"flaskops-{name}.*@*.service"],
+        "job_unit_globs": [f"flaskops-{name}.*.timer", f"flaskops-{name}.*.service"],
+        # Where their unit files live (templates of processes, jobs' services and timers).
+        # The unit files of its processes (a template per instance) and jobs (a service and a
+        # timer each): {file, unit, kind (the gunicorn role's template), hosts (one or all),
+        # number, process, job; for a process instance, prefix (of its units, <prefix><id>.service)
+        # and overlap}.
+        "process_unit_files": _process_unit_files(processes, jobs),
+        # What systemd-analyze checks on the host: field, kind (calendar, timespan), value; flat.
+        "schedule_checks": [part for index, job in enumerate(params["jobs"])
+                            for key, kind in (("calendar", "calendar"), ("every", "timespan"),
+                                              ("randomized_delay", "timespan"))
+                            if job[key] is not None
+                            for part in (f"{VARIABLE}.jobs[{index}].{key}", kind, job[key])],
+        # Where the unit files of its processes and jobs are (and any left by dropped ones).
+        "process_files_glob": f"/etc/systemd/system/flaskops-{name}.*",
+        "release_argv": command_argv(params["release_command"], "release") if params["release_command"] else [],
         **_tls_paths(name, etc_dir, params["tls"]),
     }
     clash = set(params) & set(derived)
@@ -708,6 +856,72 @@ def app_backends(hostvars, hosts, name):
     return backends
 
 
+def process_units_of(facts, primary=True, changed=(), found=()):
+    """What runs an app's processes and jobs on one host, from its app_facts.
+
+    primary: whether the host runs the jobs that run on one host. changed: the
+    unit files a run just rewrote (their instances restart); found: the unit
+    files of processes and jobs on the host (any that is not wanted any more
+    makes `stale` true). The gunicorn role publishes this as
+    gunicorn_process_units; process_plan reads it.
+    """
+    files = [entry for entry in facts["process_unit_files"] if primary or entry["hosts"] != "one"]
+    instances = [entry for entry in files if entry["kind"] == "process.service"]
+    return {
+        "instances": [entry["prefix"] for entry in instances],
+        "stop_first": [entry["prefix"] for entry in instances if not entry["overlap"]],
+        "restart": [entry["prefix"] for entry in instances if entry["file"] in changed],
+        "settle": max([item["settle"] for item in facts["process_units"]], default=0),
+        "timers": [entry["unit"] for entry in files if entry["kind"] == "job.timer"],
+        "services": [entry["unit"] for entry in files if entry["kind"] == "job.service"],
+        "prune": facts["process_unit_globs"] + facts["job_unit_globs"],
+        "stale": bool(set(found) - set(entry["file"] for entry in files)),
+    }
+
+
+def process_plan(units, target, previous=""):
+    """The units that run an app's processes and jobs with release `target`.
+
+    units is flaskops.deploy.gunicorn's gunicorn_process_units entry of the app;
+    target and previous are release ids (previous: the release whose processes
+    ran until now, "" when they stay or none did). Returns the units for
+    flaskops.deploy.units, in order: the previous release's instances of the
+    processes that do not overlap, stopped; the target's instances started
+    (restarted when their template changed), enabled, their failed state
+    cleared; the jobs' timers started and enabled; the jobs' services, named
+    only so that a prune keeps them.
+    """
+    plan = []
+    if not target:  # no release to run them in: the prune stops every one
+        return plan
+    if previous and previous != target:
+        plan.extend({"name": f"{prefix}{previous}.service", "state": "stopped", "enabled": False}
+                    for prefix in units["stop_first"])
+    for prefix in units["instances"]:
+        restart = prefix in units["restart"] and not (previous and previous != target)
+        plan.append({"name": f"{prefix}{target}.service", "state": "restarted" if restart else "started",
+                     "enabled": True, "reset_failed": True})
+    plan.extend({"name": timer, "state": "started", "enabled": True} for timer in units["timers"])
+    plan.extend({"name": service} for service in units["services"])
+    return plan
+
+
+def first_app_host(hosts, hostvars, name):
+    """The first of `hosts` (inventory order) where the app `name` is present; "" when none.
+
+    flaskops.deploy.site's one host for an app's release command and its jobs
+    that run on one host.
+    """
+    for host in hosts:
+        variables = hostvars[host]
+        if "flaskops_apps" not in variables and "flaskops_app" not in variables:
+            continue
+        for app in _host_apps(host, variables):
+            if isinstance(app, Mapping) and app.get("name") == name and app.get("state", "present") == "present":
+                return host
+    return ""
+
+
 def release_file(item, directory):
     """One of the files a release runs with ({name, content, owner, group, mode,
     private}, flaskops.deploy.gunicorn's gunicorn_release_files) as the
@@ -752,7 +966,11 @@ class FilterModule:
             "app_facts": app_facts,
             "app_problems": app_problems,
             "apps_problems": apps_problems,
+            "command_argv": command_argv,
+            "first_app_host": first_app_host,
             "not_networks": not_networks,
+            "process_plan": process_plan,
+            "process_units_of": process_units_of,
             "release_file": release_file,
             "shared_layout": shared_layout,
         }

@@ -111,6 +111,15 @@ options:
     type: list
     elements: path
     default: []
+  find:
+    description:
+      - Shell-style patterns of absolute paths (C(/etc/systemd/system/flaskops-shop.*)) to look
+        for, after the rest is done; the paths found are returned in RV(found). Nothing is changed
+        for them. flaskops.deploy.gunicorn finds this way whether units of an app's dropped
+        processes are left to remove.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -158,8 +167,15 @@ changed_paths:
   type: list
   elements: str
   sample: [/etc/flaskops/shop/gunicorn.conf.py]
+found:
+  description: The paths matching O(find), sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/systemd/system/flaskops-shop.worker.1@.service]
 """
 
+import glob
 import grp
 import os
 import pwd
@@ -369,6 +385,7 @@ def argument_spec():
             src=dict(type="str", required=True),
         )),
         absent=dict(type="list", elements="path", default=[]),
+        find=dict(type="list", elements="str", default=[]),
     )
 
 
@@ -387,7 +404,8 @@ def run(module):
             files.absent(path)
     except (Unknown, ValueError, OSError) as error:
         module.fail_json(msg=to_text(error), changed_paths=files.changed_paths)
-    result = {"changed": bool(files.changed_paths), "changed_paths": files.changed_paths}
+    result = {"changed": bool(files.changed_paths), "changed_paths": files.changed_paths,
+              "found": sorted(set(path for pattern in module.params["find"] for path in glob.glob(pattern)))}
     if module._diff:
         result["diff"] = files.diff
     return result

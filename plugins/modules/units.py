@@ -47,6 +47,25 @@ options:
         description: What the link points to.
         type: str
         required: true
+  prune:
+    description:
+      - Shell-style patterns (C(flaskops-shop.*@*.service)) of units this run owns. Each unit
+        matching one that is not named in O(units) is stopped, its links in the C(.wants)
+        directories of C(/etc/systemd/system), its unit file there and its drop-in directory are
+        removed, and systemd rereads its units. A template's file is kept while an instance of it
+        is named in O(units). flaskops.deploy's release role prunes an app's processes and jobs
+        this way (those of other releases, and those the app definition no longer names).
+    type: list
+    elements: str
+    default: []
+  settle:
+    description:
+      - Seconds every unit this run started or restarted must then keep running. After acting, the
+        module waits that long and fails, with each failing unit's last journal lines, when one is
+        not active or was restarted by systemd meanwhile (a worker that exits on start, under
+        C(Restart=on-failure)). No wait when nothing was started.
+    type: int
+    default: 0
   units:
     description: The units, handled in order.
     type: list
@@ -109,6 +128,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+failed_units:
+  description: The units that did not keep running for O(settle) seconds (only when the module fails so).
+  returned: failure
+  type: list
+  elements: str
+  sample: [flaskops-shop.worker.1@4f2a.service]
 changed_units:
   description: What changed, one C(unit action) entry per change (actions C(enabled), C(disabled),
     C(started), C(stopped), C(restarted), C(reloaded)), in order, after one C(path linked) entry for
@@ -119,9 +144,16 @@ changed_units:
   sample: [flaskops-shop.socket started, flaskops-shop.service reloaded]
 """
 
+import fnmatch
+import glob
 import os
+import shutil
+import time
 
 from ansible.module_utils.basic import AnsibleModule
+
+UNITS_DIR = "/etc/systemd/system"
+JOURNAL_LINES = 15
 
 # What to run for each asked state, when the unit is active / inactive.
 ACTIONS = {
@@ -139,6 +171,8 @@ class Units:
         self.module = module
         self.systemctl = module.get_bin_path("systemctl", required=True)
         self.changed_units = []
+        # Units this run started or restarted, with the invocation systemd gave each.
+        self.started = {}
 
     def call(self, *args):
         rc, out, err = self.module.run_command([self.systemctl] + list(args))
@@ -151,9 +185,92 @@ class Units:
             return
         rc, out, err = self.call(action, *(list(options) + list(names)))
         if rc != 0:
-            self.module.fail_json(msg="systemctl %s %s failed: %s" % (action, " ".join(names), err or out),
+            journal = self.journal(names) if action in ("start", "restart") else ""
+            self.module.fail_json(msg="systemctl %s %s failed: %s%s" % (action, " ".join(names), err or out, journal),
                                   rc=rc, stdout=out, stderr=err,
                                   changed_units=self.changed_units[:-len(names)])
+        if action in ("start", "restart") and self.module.params["settle"] > 0:
+            for name in names:
+                self.started[name] = self.show(name).get("InvocationID", "")
+
+    def show(self, name):
+        """systemd's properties of the unit that say whether it runs, and which run it is."""
+        rc, out, err = self.call("show", "--property=ActiveState,SubState,InvocationID", name)
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def journal(self, names):
+        """The last lines each unit logged, to say why it did not start."""
+        lines = []
+        journalctl = self.module.get_bin_path("journalctl")
+        for name in names:
+            if not journalctl:
+                break
+            rc, out, err = self.module.run_command(
+                [journalctl, "--unit", name, "--lines", str(JOURNAL_LINES), "--no-pager", "--output", "cat"])
+            lines.append("\n-- %s, last lines of its journal:\n%s" % (name, out.strip() or err.strip() or "(empty)"))
+        return "".join(lines)
+
+    def settle(self, seconds):
+        """Fail when a unit this run started did not keep running for `seconds`."""
+        if not self.started or seconds <= 0 or self.module.check_mode:
+            return
+        time.sleep(seconds)
+        failed = []
+        for name, invocation in self.started.items():
+            state = self.show(name)
+            if state.get("ActiveState") != "active" or state.get("InvocationID", "") != invocation:
+                failed.append(name)
+        if failed:
+            self.module.fail_json(
+                msg="%s did not keep running for %d s after it was started (it exited or systemd restarted it)%s"
+                    % (", ".join(failed), seconds, self.journal(failed)),
+                failed_units=failed, changed_units=self.changed_units)
+
+    def prune(self, patterns, keep):
+        """Stop and remove every unit matching the patterns that is not one of `keep`."""
+        if not patterns:
+            return
+        rc, out, err = self.call("list-units", "--all", "--plain", "--no-legend", "--full", *patterns)
+        loaded = [line.split()[0] for line in out.splitlines() if line.split()]
+        links = [path for pattern in patterns for path in glob.glob(os.path.join(UNITS_DIR, "*.wants", pattern))]
+        files = [path for pattern in patterns for suffix in ("", ".d")
+                 for path in glob.glob(os.path.join(UNITS_DIR, pattern + suffix))]
+
+        def kept(name):
+            if name.endswith(".d"):
+                name = name[:-2]
+            if name in keep:
+                return True
+            # A template (prefix@.service) stays while an instance of it is kept.
+            return "@." in name and any(fnmatch.fnmatchcase(unit, name.replace("@.", "@*.", 1)) for unit in keep)
+
+        def matching(name):
+            if name.endswith(".d"):
+                name = name[:-2]
+            return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+        stop = sorted(set(name for name in loaded if not kept(name) and matching(name)
+                          and self.call("is-active", name)[0] == 0))
+        if stop:
+            self.act(stop, "stop")
+        removed = False
+        for path in sorted(set(links + files)):
+            name = os.path.basename(path)
+            if kept(name) or not matching(name):
+                continue
+            self.changed_units.append("%s removed" % path)
+            removed = True
+            if self.module.check_mode:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        if removed and not self.module.check_mode:
+            self.call("daemon-reload")
+        forgotten = [name for name in loaded if not kept(name) and matching(name)]
+        if forgotten and not self.module.check_mode:
+            self.call("reset-failed", *forgotten)  # fails harmlessly for units systemd has dropped
 
     def enable(self, items):
         """Enable or disable the units at boot, all in one systemctl run for each.
@@ -218,6 +335,8 @@ def run(module):
     units.enable(module.params["units"])
     for item in module.params["units"]:
         units.bring(item)
+    units.settle(module.params["settle"])
+    units.prune(module.params["prune"], set(item["name"] for item in module.params["units"]))
     return {"changed": bool(units.changed_units), "changed_units": units.changed_units}
 
 
@@ -228,6 +347,8 @@ def argument_spec():
             path=dict(type="path", required=True),
             src=dict(type="str", required=True),
         )),
+        prune=dict(type="list", elements="str", default=[]),
+        settle=dict(type="int", default=0),
         units=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
             enabled=dict(type="bool"),

@@ -215,7 +215,8 @@ def test_not_a_dict():
 
 def test_filter_module_exports():
     filters = app_filter.FilterModule().filters()
-    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems", "not_networks", "release_file",
+    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems", "command_argv",
+                            "first_app_host", "not_networks", "process_plan", "process_units_of", "release_file",
                             "shared_layout"}
 
 

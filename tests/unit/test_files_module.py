@@ -20,7 +20,7 @@ class FakeModule:
     """What files.run() uses of AnsibleModule: params, check and diff mode, fail_json, run_command."""
 
     def __init__(self, check=False, diff=True, **params):
-        self.params = {"directories": [], "files": [], "private_files": [], "links": [], "absent": [], **params}
+        self.params = {"directories": [], "files": [], "private_files": [], "links": [], "absent": [], "find": [], **params}
         self.check_mode = check
         self._diff = diff
         self.commands = []
@@ -63,7 +63,7 @@ def test_writes_directories_files_and_links_then_changes_nothing(tmp_path):
     assert os.lstat(tmp_path / "srv" / "app" / "app.conf").st_gid == files.gid_of("daemon")
     assert os.readlink(tmp_path / "enabled") == str(tmp_path / "srv" / "app" / "app.conf")
     second = run(**params)
-    assert second == {"changed": False, "changed_paths": [], "diff": []}
+    assert second == {"changed": False, "changed_paths": [], "diff": [], "found": []}
     assert not [name for name in os.listdir(tmp_path / "srv" / "app") if name.endswith(".flaskops")]
 
 
@@ -185,3 +185,12 @@ def test_keep_content_seeds_a_missing_file_once_and_never_rewrites_it(tmp_path):
     os.chmod(tmp_path / "shared.env", 0o644)
     assert run(private_files=[seeded])["changed_paths"] == [str(tmp_path / "shared.env")]
     assert mode_of(tmp_path / "shared.env") == 0o600 and (tmp_path / "shared.env").read_text() == "MINE=2\n"
+
+
+def test_find_returns_the_matching_paths_and_changes_nothing(tmp_path):
+    (tmp_path / "flaskops-shop.worker.1@.service").write_text("")
+    (tmp_path / "flaskops-shop@.service").write_text("")
+    module = FakeModule(find=[str(tmp_path / "flaskops-shop.*")])
+    result = files.run(module)
+    assert result["found"] == [str(tmp_path / "flaskops-shop.worker.1@.service")]
+    assert result["changed"] is False

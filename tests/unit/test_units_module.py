@@ -1,4 +1,5 @@
 """Unit tests for the flaskops.deploy.units module, against a stand-in for systemctl."""
+import fnmatch
 import os
 import sys
 
@@ -19,7 +20,7 @@ class FakeSystemd:
     def __init__(self, known, check=False, **params):
         self.known = known  # name -> {"enabled": "enabled"|"disabled"|"static", "active": bool}
         self.check_mode = check
-        self.params = {"daemon_reload": False, "dropins": [], **params}
+        self.params = {"daemon_reload": False, "dropins": [], "settle": 0, "prune": [], **params}
         self.calls = []
 
     def get_bin_path(self, name, required=False):
@@ -34,6 +35,13 @@ class FakeSystemd:
         names = [arg for arg in rest if not arg.startswith("--")]
         if action == "daemon-reload":
             return 0, "", ""
+        if action == "show":
+            unit = self.known.get(names[0], {})
+            return 0, "ActiveState=%s\nInvocationID=%s\n" % (
+                "active" if unit.get("active") else "inactive", unit.get("invocation", "1")), ""
+        if action == "list-units":
+            return 0, "".join("%s loaded active running x\n" % name for name in self.known
+                              if any(fnmatch.fnmatchcase(name, pattern) for pattern in names)), ""
         if action == "reset-failed":
             return (0 if self.known.get(names[0], {}).get("failed") else 1), "", ""
         if any(name not in self.known for name in names):
@@ -172,3 +180,50 @@ def test_a_dropin_pointing_elsewhere_is_replaced_but_not_in_check_mode(tmp_path)
     assert units.run(module)["changed"]
     assert os.readlink(dropin) == "/srv/app/releases/1/service.conf"
     assert module.acts() == ["daemon-reload"]
+
+
+def test_a_started_unit_that_does_not_keep_running_fails_with_its_journal(monkeypatch):
+    monkeypatch.setattr(units.time, "sleep", lambda seconds: None)
+    known = {"w@2.service": {"enabled": "disabled", "active": False, "invocation": "first"}}
+    module = FakeSystemd(known, units=[unit("w@2.service", True, "started")], settle=3)
+    original = module.run_command
+
+    def restarted_by_systemd(argv):
+        if argv[0].endswith("journalctl"):
+            return 0, "RuntimeError: cannot start", ""
+        if argv[1] == "show" and " ".join(argv[1:]) in module.calls:
+            known["w@2.service"]["invocation"] = "second"  # Restart=on-failure ran it again
+        return original(argv)
+    module.run_command = restarted_by_systemd
+    with pytest.raises(Failed, match=r"(?s)w@2.service did not keep running for 3 s.*cannot start"):
+        units.run(module)
+
+
+def test_nothing_started_means_no_wait(monkeypatch):
+    monkeypatch.setattr(units.time, "sleep", lambda seconds: pytest.fail("waited"))
+    module = FakeSystemd({"w@2.service": {"enabled": "enabled", "active": True}},
+                         units=[unit("w@2.service", True, "started")], settle=3)
+    assert units.run(module)["changed"] is False
+
+
+def test_prune_stops_and_removes_what_matches_and_is_not_named(monkeypatch, tmp_path):
+    monkeypatch.setattr(units, "UNITS_DIR", str(tmp_path))
+    (tmp_path / "multi-user.target.wants").mkdir()
+    for name in ("shop.worker.1@.service", "shop.old.1@.service", "shop.tick.timer", "shop@.service"):
+        (tmp_path / name).write_text("[Unit]\n")
+    for name in ("shop.worker.1@r1.service", "shop.worker.1@r2.service", "shop.old.1@r1.service"):
+        (tmp_path / "multi-user.target.wants" / name).symlink_to(tmp_path / "shop.worker.1@.service")
+    known = {"shop.worker.1@r1.service": {"enabled": "enabled", "active": True},
+             "shop.worker.1@r2.service": {"enabled": "enabled", "active": True},
+             "shop.old.1@r1.service": {"enabled": "enabled", "active": True},
+             "shop@r2.service": {"enabled": "enabled", "active": True}}
+    module = FakeSystemd(known, units=[unit("shop.worker.1@r2.service", True, "started")],
+                         prune=["shop.*@*.service", "shop.*.timer"])
+    result = units.run(module)
+    assert "stop shop.old.1@r1.service shop.worker.1@r1.service" in module.acts()
+    assert not known["shop.worker.1@r1.service"]["active"] and known["shop.worker.1@r2.service"]["active"]
+    # The web's units (another pattern) and the kept instance's template stay; the rest goes.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["multi-user.target.wants", "shop.worker.1@.service",
+                                                                  "shop@.service"]
+    assert [path.name for path in (tmp_path / "multi-user.target.wants").iterdir()] == ["shop.worker.1@r2.service"]
+    assert "daemon-reload" in module.acts() and result["changed"]
