@@ -35,6 +35,8 @@ LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MODULE_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_TRUSTED_PROXIES = 10
+# Where an app's units are written (its releases' templates, its processes' and jobs').
+UNITS_DIR = "/etc/systemd/system"
 
 _SPEC_CACHE = {}
 
@@ -309,9 +311,7 @@ def _processes(params):
     jobs = []
     for item in params["jobs"]:
         unit = f"flaskops-{name}.{item['name']}"
-        jobs.append({**item, "unit": unit, "exec": exec_line(item["command"], item["name"]),
-                     "service_file": f"/etc/systemd/system/{unit}.service",
-                     "timer_file": f"/etc/systemd/system/{unit}.timer"})
+        jobs.append({**item, "unit": unit, "exec": exec_line(item["command"], item["name"])})
     return processes, jobs
 
 
@@ -319,12 +319,12 @@ def _process_unit_files(processes, jobs):
     files = []
     for item in processes:
         for number, prefix in enumerate(item["unit_prefixes"], start=1):
-            files.append({"file": f"/etc/systemd/system/{prefix}.service", "unit": f"{prefix}.service",
+            files.append({"file": f"{UNITS_DIR}/{prefix}.service", "unit": f"{prefix}.service",
                           "prefix": prefix, "overlap": item["overlap"],
                           "kind": "process.service", "hosts": "all", "number": number, "process": item, "job": None})
     for item in jobs:
         for kind in ("service", "timer"):
-            files.append({"file": item[f"{kind}_file"], "unit": f"{item['unit']}.{kind}", "kind": f"job.{kind}",
+            files.append({"file": f"{UNITS_DIR}/{item['unit']}.{kind}", "unit": f"{item['unit']}.{kind}", "kind": f"job.{kind}",
                           "prefix": None, "overlap": None,
                           "hosts": item["hosts"], "number": 0, "process": None, "job": item})
     return files
@@ -723,17 +723,17 @@ def _derive(params):
         "env_file": f"{current}/environment",
         # Where releases built before settings were part of them kept theirs.
         "legacy_files": [f"{etc_dir}/gunicorn.conf.py", f"{etc_dir}/environment", f"{root}/flaskops_wsgi.py",
-                         f"/etc/systemd/system/flaskops-{name}.service", f"/etc/systemd/system/flaskops-{name}.socket",
-                         f"/etc/systemd/system/multi-user.target.wants/flaskops-{name}.service",
-                         f"/etc/systemd/system/sockets.target.wants/flaskops-{name}.socket"],
+                         f"{UNITS_DIR}/flaskops-{name}.service", f"{UNITS_DIR}/flaskops-{name}.socket",
+                         f"{UNITS_DIR}/multi-user.target.wants/flaskops-{name}.service",
+                         f"{UNITS_DIR}/sockets.target.wants/flaskops-{name}.socket"],
         # The unit templates; a release's units are <unit_prefix><id>.service and .socket.
         "unit_prefix": f"flaskops-{name}@",
         "unit": f"flaskops-{name}@*.service",
-        "unit_file": f"/etc/systemd/system/flaskops-{name}@.service",
-        "socket_unit_file": f"/etc/systemd/system/flaskops-{name}@.socket",
+        "unit_file": f"{UNITS_DIR}/flaskops-{name}@.service",
+        "socket_unit_file": f"{UNITS_DIR}/flaskops-{name}@.socket",
         # A release's own service settings (stop timeout, sandbox): <release>/<release_service_file>,
         # read by systemd through <units_dir>/<unit_prefix><id>.service.d/<release_service_file>.
-        "units_dir": "/etc/systemd/system",
+        "units_dir": UNITS_DIR,
         "release_service_file": "service.conf",
         # What collection versions before per-release units wrote, removed once a release serves.
         "legacy_units": [f"flaskops-{name}.service", f"flaskops-{name}.socket"],
@@ -775,7 +775,6 @@ def _derive(params):
         # Every unit of the app's processes (all releases) and jobs: what a deploy prunes by.
         "process_unit_globs": [f"flaskops-{name}.*@*.service"],
         "job_unit_globs": [f"flaskops-{name}.*.timer", f"flaskops-{name}.*.service"],
-        # Where their unit files live (templates of processes, jobs' services and timers).
         # The unit files of its processes (a template per instance) and jobs (a service and a
         # timer each): {file, unit, kind (the gunicorn role's template), hosts (one or all),
         # number, process, job; for a process instance, prefix (of its units, <prefix><id>.service)
@@ -788,7 +787,7 @@ def _derive(params):
                             if job[key] is not None
                             for part in (f"{VARIABLE}.jobs[{index}].{key}", kind, job[key])],
         # Where the unit files of its processes and jobs are (and any left by dropped ones).
-        "process_files_glob": f"/etc/systemd/system/flaskops-{name}.*",
+        "process_files_glob": f"{UNITS_DIR}/flaskops-{name}.*",
         "release_argv": command_argv(params["release_command"], "release") if params["release_command"] else [],
         **_tls_paths(name, etc_dir, params["tls"]),
     }
@@ -862,8 +861,9 @@ def process_units_of(facts, primary=True, changed=(), found=()):
     primary: whether the host runs the jobs that run on one host. changed: the
     unit files a run just rewrote (their instances restart); found: the unit
     files of processes and jobs on the host (any that is not wanted any more
-    makes `stale` true). The gunicorn role publishes this as
-    gunicorn_process_units; process_plan reads it.
+    makes `stale` true). `files` are the entries of process_unit_files this
+    host has, which the gunicorn role writes; it publishes the rest as
+    gunicorn_process_units, which process_plan reads.
     """
     files = [entry for entry in facts["process_unit_files"] if primary or entry["hosts"] != "one"]
     instances = [entry for entry in files if entry["kind"] == "process.service"]
@@ -876,6 +876,7 @@ def process_units_of(facts, primary=True, changed=(), found=()):
         "services": [entry["unit"] for entry in files if entry["kind"] == "job.service"],
         "prune": facts["process_unit_globs"] + facts["job_unit_globs"],
         "stale": bool(set(found) - set(entry["file"] for entry in files)),
+        "files": files,
     }
 
 
@@ -894,11 +895,13 @@ def process_plan(units, target, previous=""):
     plan = []
     if not target:  # no release to run them in: the prune stops every one
         return plan
-    if previous and previous != target:
+    moving = bool(previous) and previous != target
+    if moving:
         plan.extend({"name": f"{prefix}{previous}.service", "state": "stopped", "enabled": False}
                     for prefix in units["stop_first"])
     for prefix in units["instances"]:
-        restart = prefix in units["restart"] and not (previous and previous != target)
+        # Instances that stay on their release restart on a changed template; new ones just start.
+        restart = prefix in units["restart"] and not moving
         plan.append({"name": f"{prefix}{target}.service", "state": "restarted" if restart else "started",
                      "enabled": True, "reset_failed": True})
     plan.extend({"name": timer, "state": "started", "enabled": True} for timer in units["timers"])

@@ -249,8 +249,8 @@ class Units:
                 name = name[:-2]
             return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
-        stop = sorted(set(name for name in loaded if not kept(name) and matching(name)
-                          and self.call("is-active", name)[0] == 0))
+        unwanted = sorted(set(name for name in loaded if not kept(name) and matching(name)))
+        stop = [name for name in unwanted if self.call("is-active", name)[0] == 0]
         if stop:
             self.act(stop, "stop")
         removed = False
@@ -268,9 +268,8 @@ class Units:
                 os.unlink(path)
         if removed and not self.module.check_mode:
             self.call("daemon-reload")
-        forgotten = [name for name in loaded if not kept(name) and matching(name)]
-        if forgotten and not self.module.check_mode:
-            self.call("reset-failed", *forgotten)  # fails harmlessly for units systemd has dropped
+        if unwanted and not self.module.check_mode:
+            self.call("reset-failed", *unwanted)  # fails harmlessly for units systemd has dropped
 
     def enable(self, items):
         """Enable or disable the units at boot, all in one systemctl run for each.
