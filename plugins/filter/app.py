@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 
 import yaml
 
@@ -85,13 +86,54 @@ def plain(value):
     return value
 
 
+def _shape_problems(spec, value, where):
+    """Fields of the spec's dictionaries (and lists of them) whose value is not one.
+
+    ansible-core's validator reports such a value, then reads it as a
+    dictionary all the same and raises a TypeError (health_check: false);
+    nothing else is validated until the shapes are right.
+    """
+    problems = []
+    for key, option in spec.items():
+        item = value.get(key)
+        if "options" not in option or item is None:
+            continue
+        field = f"{where}.{key}"
+        if option.get("type") == "list":
+            if not isinstance(item, list):
+                problems.append(f"{field} must be a list of dictionaries, got {type(item).__name__}")
+                continue
+            entries = [(f"{field}[{index}]", entry) for index, entry in enumerate(item)]
+        else:
+            entries = [(field, item)]
+        for label, entry in entries:
+            if isinstance(entry, Mapping):
+                problems.extend(_shape_problems(option["options"], entry, label))
+            else:
+                problems.append(f"{label} must be a dictionary, got {type(entry).__name__}")
+    return problems
+
+
+def _problem(error):
+    """One of ansible-core's validation errors, said for the app definition."""
+    if isinstance(error, UnsupportedError):
+        # Its message is "<fields>. Supported parameters include: ...", made to
+        # follow "Unsupported parameters for <module>:".
+        return f"{VARIABLE}: unknown field(s) {error.msg}"
+    return f"{VARIABLE}: {error.msg}"
+
+
 def _validate(app):
     """Return (normalised app with defaults applied, list of problems)."""
     if not isinstance(app, Mapping):
         return {}, [f"{VARIABLE} must be a dictionary describing the app, got {type(app).__name__}"]
+    app = plain(app)
+    problems = _shape_problems(app_spec(), app, VARIABLE)
+    if problems:
+        return {}, problems
 
-    result = ArgumentSpecValidator(app_spec()).validate(plain(app))
-    problems = [f"{VARIABLE}: {message}" for message in result.error_messages]
+    result = ArgumentSpecValidator(app_spec()).validate(app)
+    problems = [_problem(error) for error in result.errors]
     params = result.validated_parameters
     if problems:
         return params, problems
