@@ -193,6 +193,11 @@ class Units:
             for name in names:
                 self.started[name] = self.show(name).get("InvocationID", "")
 
+    def running(self, name):
+        """Whether the unit must be stopped to be stopped: active, or on its way there or out
+        (a crash-looping instance waiting for systemd to restart it is activating)."""
+        return self.call("is-active", name)[1] not in ("inactive", "failed", "unknown", "")
+
     def show(self, name):
         """systemd's properties of the unit that say whether it runs, and which run it is."""
         rc, out, err = self.call("show", "--property=ActiveState,SubState,InvocationID", name)
@@ -250,7 +255,7 @@ class Units:
             return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
         unwanted = sorted(set(name for name in loaded if not kept(name) and matching(name)))
-        stop = [name for name in unwanted if self.call("is-active", name)[0] == 0]
+        stop = [name for name in unwanted if self.running(name)]
         if stop:
             self.act(stop, "stop")
         removed = False
@@ -318,7 +323,7 @@ class Units:
         if item["only_if_exists"] and not os.path.lexists(item["only_if_exists"]):
             return
         if item["state"] is not None:
-            active = self.call("is-active", name)[0] == 0
+            active = self.running(name) if item["state"] == "stopped" else self.call("is-active", name)[0] == 0
             action = ACTIONS[item["state"]][0 if active else 1]
             if action:
                 self.act([name], action)

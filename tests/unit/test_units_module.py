@@ -50,14 +50,15 @@ class FakeSystemd:
         if action == "is-enabled":
             return (0 if unit["enabled"] in ("enabled", "static") else 1), unit["enabled"] + "\n", ""
         if action == "is-active":
-            return (0 if unit["active"] else 3), "active" if unit["active"] else "inactive", ""
+            state = unit.get("state") or ("active" if unit["active"] else "inactive")
+            return (0 if state == "active" else 3), state, ""
         for name in names:
             if action in ("enable", "disable"):
                 self.known[name]["enabled"] = action + "d"
             elif action in ("start", "restart", "reload"):
                 self.known[name]["active"] = True
             elif action == "stop":
-                self.known[name]["active"] = False
+                self.known[name].update(active=False, state=None)
         return 0, "", ""
 
     def acts(self):
@@ -227,3 +228,23 @@ def test_prune_stops_and_removes_what_matches_and_is_not_named(monkeypatch, tmp_
                                                                   "shop@.service"]
     assert [path.name for path in (tmp_path / "multi-user.target.wants").iterdir()] == ["shop.worker.1@r2.service"]
     assert "daemon-reload" in module.acts() and result["changed"]
+
+
+def test_a_unit_waiting_to_be_restarted_is_stopped_too(monkeypatch, tmp_path):
+    """A crash-looping instance between two starts is activating, not active: stopping it (asked,
+    or pruned) must cancel its restart, or systemd starts it again after the run."""
+    monkeypatch.setattr(units, "UNITS_DIR", str(tmp_path))
+    known = {"shop.worker.1@r2.service": {"enabled": "enabled", "active": False, "state": "activating"},
+             "shop.worker.2@r2.service": {"enabled": "enabled", "active": False, "state": "activating"},
+             "shop.worker.1@r1.service": {"enabled": "enabled", "active": True}}
+    module = FakeSystemd(known, units=[unit("shop.worker.2@r2.service", None, "stopped"),
+                                       unit("shop.worker.1@r1.service", True, "started")],
+                         prune=["shop.*@*.service"])
+    units.run(module)
+    assert "stop shop.worker.2@r2.service" in module.acts()
+    assert "stop shop.worker.1@r2.service" in module.acts()
+    assert all(known[name]["state"] is None for name in ("shop.worker.1@r2.service", "shop.worker.2@r2.service"))
+    # One that is inactive or failed is not stopped again.
+    module = FakeSystemd({"shop.worker.1@r2.service": {"enabled": "enabled", "active": False, "state": "failed"}},
+                         units=[unit("shop.worker.1@r2.service", None, "stopped")])
+    assert not units.run(module)["changed"]

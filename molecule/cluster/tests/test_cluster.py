@@ -102,9 +102,18 @@ def release():
         shutil.rmtree(directory)
 
 
+# Once per new release, on one host of the cluster (the first app host), before
+# any host starts it: what a migration is. It says where it ran in the shared
+# directory of that host.
+MIGRATION = 'echo "$FLASKOPS_RELEASE_ID" >> "$FLASKOPS_SHARED_DIR/migrated"'
+# A job of the cluster (one host) and one of every host.
+JOBS = [{"name": "report", "every": "1h", "hosts": "one"}, {"name": "sweep", "every": "1h", "hosts": "all"}]
+
+
 @pytest.fixture(scope="module")
 def version_two(release):
-    return release("2.0.0")
+    return release("2.0.0", release_command=MIGRATION,
+                   jobs=[{**job, "command": f"echo {job['name']}"} for job in JOBS])
 
 
 def _start_load(host):
@@ -147,6 +156,23 @@ def test_a_rolling_deploy_under_load_fails_no_request(host, version_two):
     # Once the roll is over, only the new release answers, from both hosts.
     assert {served(host).body.strip() for _ in range(20)} == {"2.0.0"}
     assert "down" not in host.check_output("grep -v '^#' /etc/nginx/flaskops/hello.backends")
+
+
+def timers(name):
+    listed = other(name).check_output("systemctl list-timers --all --plain --no-legend 'flaskops-hello.*'")
+    return set(re.findall(r"flaskops-hello\.(\w+)\.timer", listed))
+
+
+def test_the_release_command_ran_once_on_one_host_and_jobs_run_where_asked(host):  # pylint: disable=unused-argument
+    app1, app2 = other("flaskops-cluster-app1"), other("flaskops-cluster-app2")
+    serving = os.path.basename(app1.check_output("readlink /srv/hello/current"))
+    assert app1.file("/srv/hello/shared/migrated").content_string.split() == [serving]
+    # app2's release has its own id (its own address is in its settings), and it
+    # went on without running the command: the code is the same.
+    assert not app2.file("/srv/hello/shared/migrated").exists
+    assert os.path.basename(app2.check_output("readlink /srv/hello/current")) != serving
+    assert timers("flaskops-cluster-app1") == {"report", "sweep"}
+    assert timers("flaskops-cluster-app2") == {"sweep"}
 
 
 def test_a_second_run_changes_nothing_and_drains_no_host(host, version_two):  # pylint: disable=unused-argument
