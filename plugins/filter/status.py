@@ -20,6 +20,7 @@ def status_apps(apps, nginx_on_host=True):
         inputs.append({
             "name": facts["name"], "domain": facts["domain"], "releases_dir": facts["releases_dir"],
             "current": facts["current_link"], "unit_prefix": facts["unit_prefix"],
+            "unit_patterns": facts["process_unit_globs"] + facts["job_unit_globs"],
             "health_path": facts["health_check"]["path"], "health_timeout": facts["health_check"]["timeout"],
             "tls": facts["tls_enabled"], "certificate": facts["tls_certificate"] if facts["tls_enabled"] else "",
             "site_enabled": facts["site_link"] if nginx_on_host else "",
@@ -38,6 +39,16 @@ def _duration(seconds):
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+def _outcome(run):
+    """How a job's last run ended, in words."""
+    if run["result"] == "success":
+        return "which succeeded"
+    if run["result"] == "running":
+        return "which is running now"
+    status = f", exit status {run['exit_status']}" if run["exit_status"] else ""
+    return f"which FAILED ({run['result']}{status})"
 
 
 def status_lines(apps, host):
@@ -71,6 +82,9 @@ def status_lines(apps, host):
                 state += f", restarted {unit['restarts']} times"
             if "next_run" in unit:
                 state += f", next run {unit['next_run'] or 'none'}, last run {unit['last_run'] or 'never'}"
+                last = unit.get("last_result")
+                if last:
+                    state += f", {_outcome(last)}"
             lines.append(f"  unit      {unit['unit']}: {state}")
         certificate = app.get("certificate")
         if certificate:

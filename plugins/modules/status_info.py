@@ -47,6 +47,13 @@ options:
         description: What the names of the app's units start with (C(flaskops-<name>@)).
         type: str
         required: true
+      unit_patterns:
+        description:
+          - Further unit names (shell patterns, as C(systemctl list-units) takes them) of the app - its
+            processes' instances and its jobs' timers and services.
+        type: list
+        elements: str
+        default: []
       health_path:
         description: The path the health check asks for.
         type: str
@@ -123,10 +130,13 @@ apps:
       elements: str
     units:
       description:
-        - Every loaded unit of the app (its releases' services and sockets, and any unit named
-          C(<unit_prefix>...)), with its C(active) and C(sub) state, C(since) (when it entered its
-          active state), C(uptime_s), C(main_pid) and C(restarts); a timer also with C(next_run) and
-          C(last_run) (empty when it has not run).
+        - Every loaded unit of the app (its releases' services and sockets, any unit named
+          C(<unit_prefix>...), and those of C(unit_patterns)), with its C(active) and C(sub) state,
+          C(since) (when it entered its active state), C(uptime_s), C(main_pid) and C(restarts); a
+          service also with C(result) (systemd's C(Result), e.g. C(success), C(exit-code)) and
+          C(exit_status) of its last run; a timer also with C(next_run), C(last_run) (empty when it
+          has not run) and C(last_result), the C(result) and C(exit_status) of the service it runs
+          (null before its first run; C(result) is C(running) while a run goes on).
       type: list
       elements: dict
     health:
@@ -144,6 +154,7 @@ apps:
 """
 
 import os
+import re
 import socket
 import time
 from datetime import datetime, timezone
@@ -155,7 +166,24 @@ from ansible_collections.flaskops.deploy.plugins.module_utils.releases import (
 # What systemctl show says of each unit; a timer also has its next and last run
 # (systemctl leaves out what a unit of another type does not have).
 UNIT_FIELDS = ("Id", "ActiveState", "SubState", "ActiveEnterTimestampMonotonic", "ActiveEnterTimestamp",
-               "MainPID", "NRestarts", "NextElapseUSecRealtime", "LastTriggerUSec")
+               "MainPID", "NRestarts", "Result", "ExecMainStatus", "NextElapseUSecRealtime", "NextElapseUSecMonotonic",
+               "LastTriggerUSec", "Unit")
+# How systemctl writes a time span (1h 38min 29.356345s), each unit in seconds.
+SPAN_UNITS = {"y": 31557600, "month": 2629800, "w": 604800, "d": 86400, "h": 3600, "min": 60, "s": 1,
+              "ms": 1e-3, "us": 1e-6}
+SPAN_RE = re.compile(r"(\d+(?:\.\d+)?)(y|month|w|d|h|min|ms|us|s)\b")
+
+
+def next_run(fields, now):
+    """When a timer runs next: its calendar time, or its time since boot (a timer of
+    OnActiveSec=/OnUnitActiveSec=) said as a time of day; empty when it will not."""
+    if fields.get("NextElapseUSecRealtime"):
+        return fields["NextElapseUSecRealtime"]
+    since_boot = sum(float(number) * SPAN_UNITS[unit]
+                     for number, unit in SPAN_RE.findall(fields.get("NextElapseUSecMonotonic", "")))
+    if not since_boot:
+        return ""
+    return time.strftime("%a %Y-%m-%d %H:%M:%S UTC", time.gmtime(time.time() + since_boot - now))
 
 
 def release_entry(path, params):
@@ -169,9 +197,9 @@ def release_entry(path, params):
             "checked": when}
 
 
-def units(module, prefix):
-    """Every loaded unit whose name starts with prefix, with its state (one systemctl show)."""
-    rc, out, _err = module.run_command(["systemctl", "list-units", "--all", "--plain", "--no-legend", prefix + "*"])
+def units(module, patterns):
+    """Every loaded unit whose name matches one of patterns, with its state (one systemctl show)."""
+    rc, out, _err = module.run_command(["systemctl", "list-units", "--all", "--plain", "--no-legend", "--"] + patterns)
     names = [line.split()[0] for line in out.splitlines() if line.strip()] if rc == 0 else []
     if not names:
         return []
@@ -190,9 +218,23 @@ def units(module, prefix):
             "uptime_s": round(now - entered / 1e6) if entered and active == "active" else 0,
             "main_pid": int(fields.get("MainPID") or 0), "restarts": int(fields.get("NRestarts") or 0),
         }
+        if unit["unit"].endswith(".service"):
+            unit.update(result=fields.get("Result", ""), exit_status=int(fields.get("ExecMainStatus") or 0))
         if unit["unit"].endswith(".timer"):
-            unit.update(next_run=fields.get("NextElapseUSecRealtime", ""), last_run=fields.get("LastTriggerUSec", ""))
+            unit.update(next_run=next_run(fields, now), last_run=fields.get("LastTriggerUSec", ""),
+                        runs=fields.get("Unit", ""))
         found.append(unit)
+    services = {unit["unit"]: unit for unit in found if unit["unit"].endswith(".service")}
+    for unit in found:
+        if "runs" in unit:
+            service = services.get(unit.pop("runs"))
+            if not (service and unit["last_run"]):
+                unit["last_result"] = None
+            elif service["active"] in ("activating", "deactivating"):
+                # systemd clears a service's result when it starts again: this run's is not known yet.
+                unit["last_result"] = {"result": "running", "exit_status": 0}
+            else:
+                unit["last_result"] = {"result": service["result"], "exit_status": service["exit_status"]}
     return sorted(found, key=lambda unit: unit["unit"])
 
 
@@ -245,7 +287,7 @@ def app_status(module, app, params):
         "releases": kept,
         "checked": [os.path.basename(path) for path in checked(built, params["checked_mark"])],
         "unfinished": [os.path.basename(path) for path in unfinished],
-        "units": units(module, app["unit_prefix"]),
+        "units": units(module, [app["unit_prefix"] + "*"] + app["unit_patterns"]),
         "health": health(sock, app["domain"], app["health_path"], app["tls"], app["health_timeout"]) if sock else None,
         "certificate": certificate(module, app["certificate"]),
         "site": {"enabled": os.path.exists(app["site_enabled"]),
@@ -263,6 +305,7 @@ def main():
                 releases_dir=dict(type="path", required=True),
                 current=dict(type="path", required=True),
                 unit_prefix=dict(type="str", required=True),
+                unit_patterns=dict(type="list", elements="str", default=[]),
                 health_path=dict(type="str", default="/"),
                 health_timeout=dict(type="float", default=5),
                 tls=dict(type="bool", default=False),

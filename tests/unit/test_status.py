@@ -4,6 +4,8 @@ import os
 import socket
 import sys
 import threading
+import time
+from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
 
@@ -71,7 +73,7 @@ def test_an_app_serving_a_checked_release(tmp_path):
             "MainPID": "0", "NRestarts": "0", "NextElapseUSecRealtime": "Wed 2026-12-02 02:00:00 UTC",
             "LastTriggerUSec": ""}})
     app = {"name": "shop", "domain": "shop.test", "releases_dir": str(releases), "current": str(tmp_path / "current"),
-           "unit_prefix": "flaskops-shop@", "health_path": "/health", "health_timeout": 5, "tls": True,
+           "unit_prefix": "flaskops-shop@", "unit_patterns": [], "health_path": "/health", "health_timeout": 5, "tls": True,
            "certificate": "", "site_enabled": str(tmp_path / "enabled"), "maintenance_file": str(tmp_path / "page")}
     (tmp_path / "enabled").write_text("")
     result = status_info.app_status(module, app, {"mark": ".flaskops-release", "checked_mark": ".flaskops-checked"})
@@ -100,12 +102,60 @@ def test_an_app_serving_a_checked_release(tmp_path):
 
 def test_no_release_serving_and_nothing_answering(tmp_path):
     app = {"name": "shop", "domain": "shop.test", "releases_dir": str(tmp_path / "releases"),
-           "current": str(tmp_path / "current"), "unit_prefix": "flaskops-shop@", "health_path": "/",
+           "current": str(tmp_path / "current"), "unit_prefix": "flaskops-shop@", "unit_patterns": [], "health_path": "/",
            "health_timeout": 1, "tls": False, "certificate": "", "site_enabled": "", "maintenance_file": ""}
     result = status_info.app_status(Systemctl({}), app, {"mark": ".flaskops-release", "checked_mark": ".flaskops-checked"})
     assert result["serving"] is None and result["health"] is None and result["site"] is None
     assert result["units"] == [] and result["releases"] == []
     assert "  serving   nothing: no release serves" in status_filter.status_lines([result], "web1")
+
+
+def test_processes_and_jobs_with_how_their_last_run_ended(tmp_path):
+    def unit(name, active, sub, **more):
+        return {"Id": name, "ActiveState": active, "SubState": sub, "ActiveEnterTimestampMonotonic": "1",
+                "ActiveEnterTimestamp": "Tue 2026-12-01 10:00:05 UTC", "MainPID": "0", "NRestarts": "0", **more}
+
+    module = Systemctl({
+        "flaskops-shop.worker.1@git-a.service": unit("flaskops-shop.worker.1@git-a.service", "active", "running",
+                                                      MainPID="77", Result="success", ExecMainStatus="0"),
+        "flaskops-shop.report.timer": unit("flaskops-shop.report.timer", "active", "waiting",
+                                           NextElapseUSecRealtime="Wed 2026-12-02 02:00:00 UTC",
+                                           LastTriggerUSec="Tue 2026-12-01 02:00:00 UTC",
+                                           Unit="flaskops-shop.report.service"),
+        "flaskops-shop.report.service": unit("flaskops-shop.report.service", "failed", "failed",
+                                             Result="exit-code", ExecMainStatus="3"),
+        # every: 1h, a timer of time since boot: its next run said as a time of day.
+        "flaskops-shop.sweep.timer": unit("flaskops-shop.sweep.timer", "active", "waiting",
+                                          NextElapseUSecRealtime="", LastTriggerUSec="",
+                                          NextElapseUSecMonotonic=f"{int(time.monotonic() // 3600) + 1}h 0min 5.5s",
+                                          Unit="flaskops-shop.sweep.service"),
+    })
+    module.units["flaskops-shop.clean.timer"] = unit("flaskops-shop.clean.timer", "active", "running",
+                                                    LastTriggerUSec="Tue 2026-12-01 02:00:00 UTC",
+                                                    Unit="flaskops-shop.clean.service")
+    # A run going on: systemd has already cleared its service's result.
+    module.units["flaskops-shop.clean.service"] = unit("flaskops-shop.clean.service", "activating", "start",
+                                                      Result="success", ExecMainStatus="0")
+    (inputs,) = status_filter.status_apps([SHOP])
+    app = {**inputs, "releases_dir": str(tmp_path / "releases"), "current": str(tmp_path / "current")}
+    result = status_info.app_status(module, app, {"mark": ".flaskops-release", "checked_mark": ".flaskops-checked"})
+    # One list-units call with every pattern of the app's units.
+    assert module.calls[0][-4:] == ["flaskops-shop@*", "flaskops-shop.*@*.service", "flaskops-shop.*.timer",
+                                    "flaskops-shop.*.service"], module.calls[0]
+    found = {entry["unit"]: entry for entry in result["units"]}
+    assert found["flaskops-shop.worker.1@git-a.service"]["main_pid"] == 77
+    assert found["flaskops-shop.report.timer"]["last_result"] == {"result": "exit-code", "exit_status": 3}
+    assert found["flaskops-shop.sweep.timer"]["last_result"] is None
+    assert found["flaskops-shop.clean.timer"]["last_result"] == {"result": "running", "exit_status": 0}
+    soon = found["flaskops-shop.sweep.timer"]["next_run"]
+    seconds = (datetime.strptime(soon, "%a %Y-%m-%d %H:%M:%S UTC").replace(tzinfo=timezone.utc)
+               - datetime.now(timezone.utc)).total_seconds()
+    assert 0 < seconds <= 3606, soon
+    lines = status_filter.status_lines([result], "web1")
+    assert any(line.startswith("  unit      flaskops-shop.report.timer: ")
+               and line.endswith("which FAILED (exit-code, exit status 3)") for line in lines), lines
+    assert any(line.startswith("  unit      flaskops-shop.sweep.timer: ") and line.endswith("last run never")
+               for line in lines), lines
 
 
 def test_a_socket_nobody_answers_on_is_a_health_check_without_answer(tmp_path):

@@ -76,6 +76,34 @@ def test_the_timer_job_runs_again_and_again_and_list_timers_shows_it(host):
     assert host.check_output(f"tail -n 1 {ROOT}/shared/ticks") == "tick tick"
 
 
+def tick_result(host):
+    return host.check_output("systemctl show -P Result flaskops-jobs.tick.service")
+
+
+def test_the_status_playbook_shows_the_workers_and_a_failed_run_of_the_job(host, tmp_path):
+    # The job (every 2 s) fails while this file exists; its next runs succeed again.
+    host.run_expect([0], f"touch {ROOT}/shared/stop-ticking")
+    try:
+        for _ in range(4):  # read again when it was read while the job ran
+            assert wait_for(lambda: tick_result(host) == "exit-code", timeout=15)
+            result = run_playbook("-e", f"flaskops_status_dir={tmp_path}", playbook="flaskops.deploy.status")
+            assert result.returncode == 0, result.stdout + result.stderr
+            said = " ".join(result.stdout.split())  # the lines as printed, unwrapped
+            if "flaskops-jobs.tick.timer: active (waiting)" in said:
+                break
+    finally:
+        host.run_expect([0], f"rm -f {ROOT}/shared/stop-ticking")
+    assert re.search(r"unit flaskops-jobs\.tick\.timer: active \(waiting\)[^']*, next run \w{3} [-0-9]+ [:0-9]+ UTC, "
+                     r"last run [^']*, which FAILED \(exit-code, exit status 1\)", said), result.stdout
+    (jobs,) = json.loads((tmp_path / "flaskops-processes.json").read_text())["apps"]
+    units = {unit["unit"]: unit for unit in jobs["units"]}
+    for number in (1, 2):
+        worker = units[f"flaskops-jobs.worker.{number}@{current(host)}.service"]
+        assert worker["active"] == "active" and worker["main_pid"] > 0, worker
+    assert units["flaskops-jobs.tick.timer"]["last_result"] == {"result": "exit-code", "exit_status": 1}
+    assert wait_for(lambda: tick_result(host) == "success", timeout=15)
+
+
 def test_the_release_command_ran_once_for_the_release(host):
     assert http(host, "/schema", host_header=DOMAIN).body.strip() == "v1"
     migrations = host.check_output("redis-cli lrange jobsapp:migrations 0 -1").split("\n")
