@@ -20,6 +20,16 @@ cd "$(dirname "$0")/.." || exit 1
 logs=.cache/test-logs
 mkdir -p "$logs"
 
+# stamp: copies its input, Molecule's step lines (INFO ...) headed by the seconds
+# since it started, which says in each log where a scenario's minutes go.
+stamp() {
+  python3 -u -c '
+import sys, time
+start = time.monotonic()
+for line in sys.stdin:
+    sys.stdout.write("[%5.0fs] %s" % (time.monotonic() - start, line) if line.startswith("INFO") else line)'
+}
+
 # run NAME LOG COMMAND...: COMMAND's output goes to LOG; prints how long it took,
 # or, when it fails, its whole output.
 run() {
@@ -27,7 +37,7 @@ run() {
   shift 2
   start=$(date +%s)
   echo "==> $name (log: $log)"
-  if "$@" >"$log" 2>&1; then
+  if "$@" 2>&1 | stamp >"$log"; then
     echo "==> $name passed in $(( $(date +%s) - start )) s"
   else
     echo "==> $name FAILED after $(( $(date +%s) - start )) s; its output follows"

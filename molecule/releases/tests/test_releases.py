@@ -51,12 +51,13 @@ def commit_of(host, ref):
     return host.check_output(f"git -C {REPO} rev-parse {ref}^{{commit}}")
 
 
-# Each connection waits 10 ms between its requests: steady load, as production
-# traffic is, that leaves the deploy (and the other scenarios of the test run)
-# CPU to run on; what is measured is how the switch treats requests. (At 5 ms,
-# about 1,000 requests a second, the load took a core of the two itself, and a
-# run beside two other lanes saw 10 requests in 253,000 wait past 2 s while
-# the release that served was untouched.)
+# Eight connections, each waiting 10 ms between its requests: steady load, as
+# production traffic is, that leaves the deploy (and the other scenarios of the
+# test run) CPU to run on; what is measured is how the switch treats requests.
+# (Sixteen such connections, about 1,170 requests a second, took a whole core of
+# the two, wrk, nginx and Gunicorn together; eight take 0.6 of one for about 630
+# a second. At 5 ms a run beside two other lanes saw 10 requests in 253,000
+# wait past 2 s while the release that served was untouched.)
 PACED = "function delay()\\n  return 10\\nend\\n"
 # wrk's timeout for the deploys under load: a request not answered within 2 s
 # (a stall a user feels) counts as failed.
@@ -66,7 +67,7 @@ STALL = "2s"
 def under_load(host, run, timeout="10s", paced=False):
     """run() while wrk loads the site from inside the container; (its result, wrk's report).
     A request not answered within `timeout` counts as failed."""
-    options = "-t2 -c16 -d300s"
+    options = "-t2 -c8 -d300s"
     if paced:
         host.run_expect([0], f"printf '{PACED}' > /tmp/paced.lua")
         options += " -s /tmp/paced.lua"
@@ -117,15 +118,6 @@ def test_shared_paths_are_links_into_shared(host):
     assert env.user == "hello" and env.mode == 0o600
 
 
-def test_redeploying_the_same_ref_changes_nothing(host, app):
-    before = current_release(host)
-    result = deploy(app)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert recap_counts(output)["changed"] == 0, output
-    assert current_release(host) == before
-
-
 def status_says_serving(tmp_path):
     """The release flaskops.deploy.status says the app serves, from its JSON report."""
     result = run_playbook("-e", f"flaskops_status_dir={tmp_path}", playbook="flaskops.deploy.status")
@@ -138,10 +130,9 @@ def status_says_serving(tmp_path):
 def test_v2_deployed_by_commit_under_load_loses_no_request(host, app, tmp_path):
     assert status_says_serving(tmp_path) == os.path.basename(current_release(host))
     result, report = under_load(host, lambda: deploy(app, commit_of(host, "v2.0.0")), timeout=STALL, paced=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert_no_request_failed(report, more_than=1000)
-    assert served_version(host, app) == "2.0.0"
+    assert_served_under_load(host, app, result, report, "2.0.0")
+    # A healthy release takes over with no error and no stall.
+    assert worst_latency(report) <= 1.0, report
     assert status_says_serving(tmp_path) == os.path.basename(current_release(host))
 
 
@@ -370,14 +361,6 @@ def local_release(app, source):  # pylint: disable=redefined-outer-name
     return {**app, "source": {"type": "local", "path": str(source)}}
 
 
-def test_a_healthy_release_takes_over_with_no_error_and_no_stall(host, app, tmp_path):
-    definition = local_release(app, sample(tmp_path, "8.0.0"))
-    result, report = under_load(host, lambda: run_playbook("-e", json.dumps({"flaskops_app": definition})),
-                                timeout=STALL, paced=True)
-    assert_served_under_load(host, app, result, report, "8.0.0")
-    assert worst_latency(report) <= 1.0, report
-
-
 def test_a_release_whose_every_route_fails_never_answers_a_user(host, app, tmp_path):
     serving = current_release(host)
     broken = sample(tmp_path, "9.0.0", edit=inserted_after(
@@ -388,7 +371,7 @@ def test_a_release_whose_every_route_fails_never_answers_a_user(host, app, tmp_p
     assert_no_request_failed(report, more_than=1000)  # not one 500 reached the load
     assert result.returncode != 0, output
     assert f"It never took traffic; release {os.path.basename(serving)} is still serving" in output, output
-    assert served_version(host, app) == "8.0.0"
+    assert served_version(host, app) == "6.0.0"
     assert current_release(host) == serving
 
 
