@@ -4,9 +4,10 @@ connection is what it claims to be, and the deployed app answers through nginx.
 Every command here goes over the scenario's SSH connection too (testinfra's
 ansible backend reads the same inventory).
 """
+import json
 import subprocess
 
-from flaskops_testlib import app, http, main_pid, unit  # noqa: F401  (fixtures)
+from flaskops_testlib import app, http, main_pid, run_playbook, unit  # noqa: F401  (fixtures)
 
 
 def test_the_connection_is_ssh_as_the_unprivileged_user(host):
@@ -42,3 +43,18 @@ def test_the_service_runs_as_the_app_user_under_systemd(host, unit):  # noqa: F8
     pid = main_pid(host, unit)
     assert pid > 0
     assert host.check_output(f"ps -o user= -p {pid}") == "hello"
+
+
+def test_the_site_on_another_port_is_checked_there_from_inventory_and_from_e(host, app, tmp_path):  # noqa: F811
+    """nginx_site_listen_port alone moves the site, and the health check of the new
+    release follows it: set in inventory (a number), then with -e key=value (a
+    string). Each run deploys a new release (a new greeting), checked through nginx."""
+    inventory = tmp_path / "port.yml"
+    inventory.write_text("flaskops:\n  hosts:\n    flaskops-ssh:\n      nginx_site_listen_port: 8081\n")
+    for port, where in ((8081, ["-i", str(inventory)]), (8080, ["-e", "nginx_site_listen_port=8080"])):
+        greeting = f"Hello on {port}"
+        definition = {**app, "environment": {**app["environment"], "HELLO_GREETING": greeting}}
+        result = run_playbook(*where, "-e", json.dumps({"flaskops_app": definition}))
+        assert result.returncode == 0, result.stdout + result.stderr
+        response = http(host, "/", host_header=app["domain"], port=port)
+        assert response.status == 200 and greeting in response.body, response
