@@ -1,4 +1,5 @@
 """Behaviour checked on Debian 12 only: reloads, outages, bad input, check mode."""
+import base64
 import json
 import os
 import re
@@ -344,3 +345,28 @@ def test_an_alias_is_the_site_itself_and_other_names_are_not(host, app):
     assert http(host, "/whoami", host_header=app["domain"]).status == 200
     refused = host.run("curl -sS -o /dev/null -H 'Host: other.internal' http://127.0.0.1:80/")
     assert refused.rc != 0, refused.stdout  # the catch-all closes the connection (444)
+
+
+def write(host, path, content):
+    encoded = base64.b64encode(content.encode()).decode()
+    host.run_expect([0], f"echo {encoded} | base64 -d > {path}")
+
+
+def test_nginx_conf_is_the_roles_on_a_fresh_host_and_a_changed_one_is_left_alone(host):
+    conf = "/etc/nginx/nginx.conf"
+    ours = host.file(conf).content_string
+    # nginx_site_manage_nginx_conf unset: the fresh host's stock file became the role's.
+    assert "# Written by flaskops.deploy.nginx_site" in ours and "TLSv1.1" not in ours
+    changed = ours.replace("# Written by flaskops.deploy.nginx_site", "# Changed by hand; was written by the role")
+    write(host, conf, changed)
+    try:
+        result = run_playbook()
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        said = " ".join(output.split())
+        # (YAML output doubles the apostrophe of Debian's.)
+        assert "nginx.conf is not Debian" in said and "(someone changed it): left as it is" in said, output
+        assert recap_counts(output).get("changed") == 0, output
+        assert host.file(conf).content_string == changed
+    finally:
+        write(host, conf, ours)

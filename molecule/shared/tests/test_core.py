@@ -192,11 +192,12 @@ def test_gixy_finds_nothing_medium_or_high_in_the_whole_nginx_configuration(host
     result = subprocess.run([gixy, "-ll", "-f", "json", str(dump)],
                             capture_output=True, text=True, check=False, timeout=120)
     findings = json.loads(result.stdout or "[]")
-    # Debian's own files, where the roles leave them alone, are Debian's business:
-    # its nginx.conf (reported as the dump itself) unless nginx_site_manage_nginx_conf
-    # is on, and its default site where it is still enabled.
+    # Debian's own files, where the roles are told to leave them alone, are
+    # Debian's business: its nginx.conf (reported as the dump itself) with
+    # nginx_site_manage_nginx_conf false, and its default site where it is still
+    # enabled. Unset (the default), the role writes nginx.conf on a fresh host.
     debian = {"/etc/nginx/sites-enabled/default"}
-    if not host.ansible.get_variables().get("nginx_site_manage_nginx_conf", False):
+    if host.ansible.get_variables().get("nginx_site_manage_nginx_conf") is False:
         debian.add(str(dump))
     serious = [f for f in findings if f["severity"] in ("MEDIUM", "HIGH") and f["file"] not in debian]
     assert not serious, json.dumps(serious, indent=1)
