@@ -370,3 +370,26 @@ def test_nginx_conf_is_the_roles_on_a_fresh_host_and_a_changed_one_is_left_alone
         assert host.file(conf).content_string == changed
     finally:
         write(host, conf, ours)
+
+
+def test_nginx_in_its_sandbox_writes_only_where_it_is_allowed_to(host, app):
+    """A site of the user's own that logs outside nginx's directories: its reload is
+    refused (nginx -t inside the sandbox), naming the variable, and nginx keeps
+    serving; with the path in nginx_site_read_write_paths, nginx logs there."""
+    other = "/etc/nginx/conf.d/zz-other-site.conf"
+    host.check_output("mkdir -p /srv/other-logs")
+    write(host, other, "access_log /srv/other-logs/access.log;\n")
+    try:
+        refused = host.run("/usr/local/sbin/flaskops-reload-nginx")
+        assert refused.rc != 0, refused
+        assert "Read-only file system" in refused.stderr and "nginx_site_read_write_paths" in refused.stderr, refused
+        assert http(host, "/", host_header=app["domain"]).status == 200
+        result = run_playbook("-e", json.dumps({"nginx_site_read_write_paths": ["/srv/other-logs"]}))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert http(host, "/", host_header=app["domain"]).status == 200
+        assert host.file("/srv/other-logs/access.log").exists
+    finally:
+        host.check_output(f"rm -f {other}")
+        result = run_playbook()
+        assert result.returncode == 0, result.stdout + result.stderr
+        host.check_output("rm -rf /srv/other-logs")
