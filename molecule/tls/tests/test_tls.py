@@ -80,6 +80,24 @@ def test_only_tls_12_and_13_are_accepted(host):
         assert result.rc == 0 and f"New, {good}," in result.stdout, result.stdout
 
 
+def test_testssl_finds_nothing_rated_high_or_critical(host):
+    """testssl.sh (Debian's package, in the container) scans the site as a client on the
+    internet would: protocols, cipher categories and order, forward secrecy, the server's
+    defaults (certificate, chain of trust to Pebble's root, session resumption), HTTP
+    headers (HSTS) and the known vulnerabilities (Heartbleed, CCS, ticketbleed, ROBOT,
+    renegotiation, CRIME, BREACH, POODLE, SWEET32, FREAK, DROWN, LOGJAM, BEAST, LUCKY13,
+    RC4). Nothing may be rated HIGH or CRITICAL."""
+    host.run_expect([0], "curl -sSk https://localhost:15000/roots/0 -o /tmp/pebble-root.pem")
+    scan = host.run(f"cd /tmp && rm -f testssl.json && testssl --quiet --color 0 --warnings off --add-ca /tmp/pebble-root.pem"
+                    f" --jsonfile /tmp/testssl.json https://{DOMAIN}/")
+    findings = json.loads(host.file("/tmp/testssl.json").content_string)
+    ids = {finding["id"] for finding in findings}
+    # The scan ran to the end: the protocols, the certificate and the vulnerabilities were checked.
+    assert {"TLS1_3", "cert_chain_of_trust", "HSTS_time", "heartbleed", "ROBOT", "BREACH"} <= ids, scan.stdout
+    bad = [f"{f['severity']} {f['id']}: {f['finding']}" for f in findings if f["severity"] in ("HIGH", "CRITICAL")]
+    assert not bad, "\n".join(bad)
+
+
 def test_an_unknown_name_gets_no_certificate(host):
     result = s_client(host, name="unknown.invalid")
     assert result.rc != 0, result.stdout
