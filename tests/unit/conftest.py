@@ -1,9 +1,10 @@
-"""Make the collection's plugins importable for unit tests.
+"""Make the collection importable for unit tests by its namespace.
 
-Filters import as plain modules; plugins that import the collection's
-module_utils (ansible_collections.flaskops.deploy...) find it through the
+Tests import the plugins as ansible-core does, as
+ansible_collections.flaskops.deploy.plugins..., through the
 ansible_collections/flaskops/deploy link that `make collection` keeps in
-.cache/collections (made here too when missing).
+.cache/collections (made here too when missing). The plugins' tests are under
+tests/unit/plugins/, laid out like plugins/.
 """
 import os
 import sys
@@ -15,4 +16,3 @@ if not os.path.lexists(LINK):
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
     os.symlink(os.path.join("..", "..", "..", ".."), LINK)
 sys.path.insert(0, COLLECTIONS)
-sys.path.insert(0, os.path.join(ROOT, "plugins", "filter"))

@@ -2,7 +2,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-import app as app_filter
+from ansible_collections.flaskops.deploy.plugins.filter import app as app_filter
 
 VALID = {
     "name": "hello",

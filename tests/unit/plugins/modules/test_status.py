@@ -2,15 +2,12 @@
 import json
 import os
 import socket
-import sys
 import threading
 import time
 from datetime import datetime, timezone
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
-
-import status as status_filter  # noqa: E402
-import status_info  # noqa: E402
+from ansible_collections.flaskops.deploy.plugins.filter import status as status_filter
+from ansible_collections.flaskops.deploy.plugins.modules import status_info
 
 SHOP = {"name": "shop", "domain": "shop.test", "source": {"type": "pip", "spec": "shop==1.0"}}
 

@@ -2,7 +2,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from checks import failed_checks
+from ansible_collections.flaskops.deploy.plugins.filter.checks import failed_checks
 
 
 def test_only_the_messages_of_failed_checks_in_order():

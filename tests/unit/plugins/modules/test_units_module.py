@@ -1,13 +1,10 @@
 """Unit tests for the flaskops.deploy.units module, against a stand-in for systemctl."""
 import fnmatch
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
-
-import units  # noqa: E402
+from ansible_collections.flaskops.deploy.plugins.modules import units
 
 
 class Failed(Exception):

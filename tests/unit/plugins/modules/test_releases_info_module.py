@@ -1,10 +1,7 @@
 """Unit tests for the flaskops.deploy.releases_info module, on a real directory tree."""
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
-
-import releases_info  # noqa: E402
+from ansible_collections.flaskops.deploy.plugins.modules import releases_info
 
 MARK = ".flaskops-release"
 

@@ -1,14 +1,10 @@
 """Unit tests for the htpasswd filter."""
-import os
-import sys
 
 import pytest
 from ansible.errors import AnsibleFilterError
 from passlib.hash import sha512_crypt
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "filter"))
-
-import htpasswd as plugin  # noqa: E402
+from ansible_collections.flaskops.deploy.plugins.filter import htpasswd as plugin
 
 
 def parse(contents):

@@ -1,13 +1,10 @@
 """Unit tests for the flaskops.deploy.files module (run as root: owners are set)."""
 import os
 import stat
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
-
-import files  # noqa: E402
+from ansible_collections.flaskops.deploy.plugins.modules import files
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="sets owners and groups")
 

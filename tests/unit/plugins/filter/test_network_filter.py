@@ -1,5 +1,5 @@
 """Unit tests for the not_networks filter (plugins/filter/app.py)."""
-import app as app_filter
+from ansible_collections.flaskops.deploy.plugins.filter import app as app_filter
 
 
 def test_addresses_and_networks_pass():

@@ -2,7 +2,7 @@
 (app_facts, app_problems, process_units_of, process_plan)."""
 import pytest
 
-import app as app_filter
+from ansible_collections.flaskops.deploy.plugins.filter import app as app_filter
 
 VALID = {
     "name": "shop",

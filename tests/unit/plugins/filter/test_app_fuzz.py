@@ -14,7 +14,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import app as app_filter
+from ansible_collections.flaskops.deploy.plugins.filter import app as app_filter
 
 VALID = {
     "name": "shop",

@@ -1,14 +1,11 @@
 """Unit tests for the tree_checksum lookup."""
 import hashlib
 import os
-import sys
 
 import pytest
 from ansible.errors import AnsibleLookupError
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "lookup"))
-
-import tree_checksum as lookup  # noqa: E402
+from ansible_collections.flaskops.deploy.plugins.lookup import tree_checksum as lookup
 
 
 def make_tree(root, files):
