@@ -17,11 +17,11 @@ ANSIBLE_CORE_VERSIONS := 2.16.19 2.19.14 2.21.5
 # warning allowed (quiet:default), so the lanes run the matrix for the others.
 TOOLCHAIN_ANSIBLE_CORE := $(shell sed -n 's/^ansible-core==//p' requirements-dev.txt)
 LANE_MATRIX := $(filter-out $(TOOLCHAIN_ANSIBLE_CORE),$(ANSIBLE_CORE_VERSIONS))
-# Three lanes, balanced by a clean-clone run's times (minutes, 652e884): cluster
-# 14.5, apps 8, default 12.5; releases 24, ssh 5.5, tls 6; lint 1, unit tests
-# 1.5 and sanity 7.5 (needing no container, while the others wait on theirs),
-# the matrix 9, then platforms 10 and processes 7 (37 in all, under the 45 the
-# README promises). (sanity makes the newest ansible-core's virtualenv the
+# Three lanes, balanced by a clean-clone run's times (minutes, 99bac60): cluster
+# 15, apps 6.5, default 11.5; releases 23, ssh 5, tls 6; lint 1.5, unit tests
+# 1 and sanity 7.5 (needing no container, while the others wait on theirs),
+# the matrix 8.5, then platforms 8.5 and processes 6.5 (36 in all, under the 45
+# the README promises). (sanity makes the newest ansible-core's virtualenv the
 # matrix uses: the same lane, before it.)
 LANE_A := cluster apps quiet:default
 LANE_B := releases ssh tls
