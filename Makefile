@@ -21,7 +21,7 @@ LANE_MATRIX := $(filter-out $(TOOLCHAIN_ANSIBLE_CORE),$(ANSIBLE_CORE_VERSIONS))
 # 15, apps 6.5, default 11.5; releases 23, ssh 5, tls 6; lint 1.5, unit tests
 # 1 and sanity 7.5 (needing no container, while the others wait on theirs),
 # the matrix 8.5, then platforms 8.5 and processes 6.5 (36 in all, under the 45
-# the README promises); faults (about 5 alone) joins the first lane. (sanity makes the newest ansible-core's virtualenv the
+# the README promises); faults (5 in the clean-clone run of b76e061, 7 now with the dpkg and disk tests) joins the first lane. (sanity makes the newest ansible-core's virtualenv the
 # matrix uses: the same lane, before it.)
 LANE_A := cluster apps quiet:default faults
 LANE_B := releases ssh tls

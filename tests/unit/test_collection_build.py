@@ -21,7 +21,7 @@ def members(tmp_path_factory):
 
 
 @pytest.mark.parametrize("path", [
-    "playbooks/site.yml", "playbooks/rollback.yml", "playbooks/tasks/deploy.yml",
+    "playbooks/site.yml", "playbooks/check.yml", "playbooks/rollback.yml", "playbooks/tasks/deploy.yml",
     "plugins/filter/app.py", "plugins/filter/htpasswd.py", "plugins/lookup/tree_checksum.py",
     "roles/app/meta/argument_specs.yml", "roles/gunicorn/templates/gunicorn.service.j2",
     "roles/nginx_site/templates/site.conf.j2", "roles/release/tasks/rollback.yml",

@@ -260,6 +260,78 @@ def test_controller_interrupted_mid_deploy(host, app, point):
     assert ok
 
 
+def test_dpkg_lock_held_by_another_process_is_waited_for(host, app):
+    """unattended-upgrades on a fresh cloud host holds dpkg's lock: a run that
+    has a package to install (curl, removed here) says who holds the lock,
+    waits for it, and completes."""
+    before = fingerprint(host)
+    host.run_expect([0], "DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq curl >/dev/null 2>&1")
+    holder = ("import fcntl, time\n"
+              "f = open('/var/lib/dpkg/lock-frontend', 'w')\n"
+              "fcntl.lockf(f, fcntl.LOCK_EX)\n"
+              "time.sleep(45)\n")
+    host.run_expect([0], f"printf \"{holder}\" > /tmp/hold-dpkg-lock.py && "
+                         "(nohup python3 /tmp/hold-dpkg-lock.py >/dev/null 2>&1 &)")
+    held = wait_for(lambda: host.run("grep -q POSIX /proc/locks").rc == 0, timeout=10)
+    started = time.monotonic()
+    load(host)
+    result = run_playbook()
+    took = time.monotonic() - started
+    requests, failed = failures(stop_wrk(host))
+    # (Ansible's YAML output doubles the apostrophe of "dpkg's" and wraps long lines.)
+    said = re.search(r"held by PID \d+ \(python3 /tmp/hold-dpkg-lock.py\)", result.stdout)
+    row("dpkg's lock held by another process (45 s)", requests, failed, intact(before, fingerprint(host)),
+        result.returncode == 0, f"the run said who held it, waited and completed in {took:.0f} s")
+    assert held and result.returncode == 0, result.stdout + result.stderr
+    assert said, result.stdout
+    assert host.exists("curl") and failed == 0 and intact(before, fingerprint(host))
+
+
+TINY = "/srv/tiny"
+
+
+def tiny(app, greeting_value):  # pylint: disable=redefined-outer-name
+    """A second app, the sample one again, under a root of its own."""
+    return {**app, "name": "tiny", "domain": "tiny.test", "environment": {"HELLO_GREETING": greeting_value}}
+
+
+def tiny_greeting(host):
+    out = host.run("curl -sS --max-time 5 -H 'Host: tiny.test' http://127.0.0.1:80/whoami")
+    return json.loads(out.stdout).get("greeting") if out.rc == 0 and out.stdout.startswith("{") else None
+
+
+def test_disk_full_while_a_release_builds(host, app):
+    """The app root on a small filesystem of its own (256 MB), filled while a new
+    release builds: the deploy fails saying the disk is full, the release that
+    served serves, and once there is room the next run builds the release and
+    removes what the failed build left."""
+    before = fingerprint(host)
+    # prepare.yml mounted it, from /etc/fstab (and the reboot again).
+    host.run_expect([0], f"mountpoint -q {TINY}")
+    first = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, "Small")}))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert tiny_greeting(host) == "Small"
+    # Leave 4 MB: the code fits, its virtualenv does not.
+    host.run_expect([0], f"fallocate -l $(( $(df --output=avail -B1 {TINY} | tail -1) - 4194304 )) {TINY}/filler")
+    load(host)
+    full = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, "Bigger")}))
+    during = tiny_greeting(host)
+    host.run_expect([0], f"rm {TINY}/filler")
+    again = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, "Bigger")}))
+    requests, failed = failures(stop_wrk(host))
+    unfinished = host.run(f"cd {TINY}/releases && for d in */; do [ -e \"$d.flaskops-release\" ] || echo $d; done")
+    # The hint of playbooks/tasks/next.yml, for a failure that says "No space left on device".
+    said = "the host's disk is full" in full.stdout + full.stderr
+    row("the app root's disk full while a release builds", requests, failed, intact(before, fingerprint(host)),
+        again.returncode == 0 and tiny_greeting(host) == "Bigger",
+        "the deploy failed saying so, the old release served; the next run (with room) built it")
+    assert full.returncode != 0 and said, full.stdout + full.stderr
+    assert during == "Small"
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert tiny_greeting(host) == "Bigger" and not unfinished.stdout.strip(), unfinished.stdout
+    assert failed == 0 and intact(before, fingerprint(host))
+
+
 def test_zz_table(request):
     """Not a fault: prints the table (it is written after every row)."""
     write_table()
