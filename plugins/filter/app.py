@@ -42,6 +42,9 @@ UNITS_DIR = "/etc/systemd/system"
 _SPEC_CACHE = {}
 
 
+# The most instances of one process a host runs (each is a systemd unit).
+MAX_INSTANCES = 64
+
 def app_spec():
     """The argument spec of one app definition (the suboptions of flaskops_app)."""
     if "spec" not in _SPEC_CACHE:
@@ -302,6 +305,9 @@ def _process_problems(params):
                 if item["instances"] < 1:
                     problems.append(f"{where}.instances: {item['instances']} must be at least 1 "
                                     "(drop the process from the list to stop it)")
+                elif item["instances"] > MAX_INSTANCES:
+                    problems.append(f"{where}.instances: {item['instances']} must be at most {MAX_INSTANCES} "
+                                    "(each instance is a unit of its own on every host)")
                 if item["stop_timeout"] < 1:
                     problems.append(f"{where}.stop_timeout: {item['stop_timeout']} must be at least 1 second")
                 if item["settle"] < 0:
