@@ -45,6 +45,7 @@ _SPEC_CACHE = {}
 # The most instances of one process a host runs (each is a systemd unit).
 MAX_INSTANCES = 64
 
+
 def app_spec():
     """The argument spec of one app definition (the suboptions of flaskops_app)."""
     if "spec" not in _SPEC_CACHE:
