@@ -10,7 +10,6 @@ written to .cache/test-logs/faults.md (and printed in this scenario's log).
 The tests run in file order; the disk-full test deploys a second app, on a
 filesystem of its own.
 """
-import hashlib
 import json
 import os
 import pathlib
@@ -22,7 +21,7 @@ import time
 import pytest
 
 from flaskops_testlib import (app, http, main_pid, run_playbook, start_wrk, stop_wrk,  # noqa: F401 (fixtures)
-                              unit_of, wait_for, worst_latency)
+                              unit_of, wait_for)
 
 ROOT = "/srv/hello"
 CONTAINER = "flaskops-faults"
@@ -332,7 +331,7 @@ def test_disk_full_while_a_release_builds(host, app):
     assert failed == 0 and intact(before, fingerprint(host))
 
 
-def test_zz_table(request):
+def test_zz_table():
     """Not a fault: prints the table (it is written after every row)."""
     write_table()
     assert ROWS
