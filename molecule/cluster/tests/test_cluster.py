@@ -20,7 +20,7 @@ import pytest
 import testinfra
 
 from flaskops_testlib import (assert_no_request_failed, children, http, main_pid, recap_counts, run_playbook,
-                              start_wrk, stop_wrk, unit_of)
+                              start_wrk, stop_wrk, unit_of, why)
 
 testinfra_hosts = ["ansible://flaskops-cluster-lb"]
 
@@ -202,7 +202,7 @@ def test_a_failed_host_stops_the_roll(host, release, version_two):
     assert {served(host).body.strip() for _ in range(10)} == {"2.0.0"}
     # The next good run puts app1 back.
     result = run_playbook("-e", json.dumps({"flaskops_app": version_two}))
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     assert "down" not in host.check_output("grep -v '^#' /etc/nginx/flaskops/hello.backends")
 
 

@@ -12,7 +12,7 @@ import websockets.exceptions
 import websockets.sync.client
 
 from flaskops_testlib import (  # noqa: F401 (app and unit are fixtures)
-    app, children, http, main_pid, pidfile_of, recap_counts, run_playbook, unit, wait_for,
+    app, children, http, main_pid, pidfile_of, recap_counts, run_playbook, unit, wait_for, why,
 )
 
 
@@ -255,7 +255,7 @@ def test_the_built_collection_installed_from_its_tarball_deploys_by_fqcn(host, t
     # Which copy Ansible finds: the role's path, as ansible-doc reports it.
     doc = subprocess.run([shutil.which("ansible-doc"), "-t", "role", "-j", "flaskops.deploy.app"], env=env,
                          capture_output=True, text=True, check=False)
-    assert doc.returncode == 0, doc.stdout + doc.stderr
+    assert doc.returncode == 0, why(doc)
     found = json.loads(doc.stdout)["flaskops.deploy.app"]["path"]
     assert found.startswith(str(installed)) and not found.startswith(project), found
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
@@ -315,7 +315,7 @@ def test_status_shows_what_serves_in_text_and_json_and_changes_nothing(host, app
 
     result = run_playbook("-e", "flaskops_status_format=json", "-e", f"flaskops_status_dir={tmp_path}",
                           playbook="flaskops.deploy.status")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     report = json.loads((tmp_path / "flaskops-default.json").read_text())
     assert report["host"] == "flaskops-default"
     (hello,) = report["apps"]
@@ -385,11 +385,11 @@ def test_nginx_in_its_sandbox_writes_only_where_it_is_allowed_to(host, app):
         assert "Read-only file system" in refused.stderr and "nginx_site_read_write_paths" in refused.stderr, refused
         assert http(host, "/", host_header=app["domain"]).status == 200
         result = run_playbook("-e", json.dumps({"nginx_site_read_write_paths": ["/srv/other-logs"]}))
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.returncode == 0, why(result)
         assert http(host, "/", host_header=app["domain"]).status == 200
         assert host.file("/srv/other-logs/access.log").exists
     finally:
         host.check_output(f"rm -f {other}")
         result = run_playbook()
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.returncode == 0, why(result)
         host.check_output("rm -rf /srv/other-logs")

@@ -21,7 +21,7 @@ import time
 import pytest
 
 from flaskops_testlib import (app, http, main_pid, run_playbook, start_wrk, stop_wrk,  # noqa: F401 (fixtures)
-                              unit_of, wait_for)
+                              unit_of, wait_for, why)
 
 ROOT = "/srv/hello"
 CONTAINER = "flaskops-faults"
@@ -49,10 +49,14 @@ def failures(report):
     match = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
     if match:
         failed += int(match.group(1))
-    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
-    if match:
-        failed += sum(int(value) for value in match.groups())
+    failed += sum(socket_errors(report).values())
     return total, failed
+
+
+def socket_errors(report):
+    """wrk's socket errors by kind: connect, read (a response cut), write, timeout (a stall)."""
+    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
+    return dict(zip(("connect", "read", "write", "timeout"), map(int, match.groups()) if match else (0,) * 4))
 
 
 def fingerprint(host):
@@ -116,23 +120,33 @@ def test_kill_9_of_gunicorn_master(host, app):
 
 
 def test_kill_9_of_a_gunicorn_worker(host, app):
-    """Five times, one worker each, under unpaced load: the killed worker's
-    requests are sent again by nginx (the same socket, listed twice)."""
+    """Five times, one worker each, under unpaced load: a request the killed
+    worker had not begun to answer is sent again by nginx (the same socket,
+    listed twice). What the worker was in the middle of cannot be: a response
+    it was sending reaches the client cut (nginx has passed the status line
+    on), and, on a starved CPU, a request nginx sends on a second pooled
+    connection to the dead worker before it has seen the first one close gets
+    a 502. So at most one request per kill may fail; none may wait past 2 s."""
     before = fingerprint(host)
     unit = unit_of(host, app)
     master = main_pid(host, unit)
     workers = int(host.check_output(f"pgrep -c -P {master}"))
+    kills = 5
     load(host, paced=False)
-    for _ in range(5):
+    for _ in range(kills):
         victim = host.check_output(f"pgrep -P {master} | shuf -n 1")
         host.run_expect([0], f"kill -9 {victim}")
         time.sleep(1)
     back = wait_for(lambda: int(host.check_output(f"pgrep -c -P {master}")) == workers, timeout=20)
     time.sleep(2)
-    requests, failed = failures(stop_wrk(host))
-    row("kill -9 of a Gunicorn worker (5 times)", requests, failed, intact(before, fingerprint(host)), bool(back),
-        "nginx sends the request again; the master starts a new worker")
-    assert back and failed == 0 and main_pid(host, unit) == master and intact(before, fingerprint(host)), ROWS[-1]
+    report = stop_wrk(host)
+    requests, failed = failures(report)
+    stalls = socket_errors(report)["timeout"]
+    row(f"kill -9 of a Gunicorn worker ({kills} times)", requests, failed, intact(before, fingerprint(host)), bool(back),
+        "nginx sends again what the worker had not begun; what it was answering fails; "
+        "the master starts a new worker")
+    assert back and main_pid(host, unit) == master and intact(before, fingerprint(host)), ROWS[-1]
+    assert stalls == 0 and failed <= kills, (ROWS[-1], report)
 
 
 def test_kill_9_of_nginx_master(host):
@@ -252,7 +266,7 @@ def test_controller_interrupted_mid_deploy(host, app, point):
         f"in between: {'old' if serving == old_greeting else 'new' if serving == new_greeting else 'NEITHER'}; "
         "next run completed")
     assert status == 200 and serving in (old_greeting, new_greeting), output
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.returncode == 0, why(completed)
     assert status_after == 200 and serving_after == new_greeting
     assert failed == 0, ROWS[-1]
     assert not unfinished.stdout.strip(), unfinished.stdout
@@ -281,7 +295,7 @@ def test_dpkg_lock_held_by_another_process_is_waited_for(host, app):
     said = re.search(r"held by PID \d+ \(python3 /tmp/hold-dpkg-lock.py\)", result.stdout)
     row("dpkg's lock held by another process (45 s)", requests, failed, intact(before, fingerprint(host)),
         result.returncode == 0, f"the run said who held it, waited and completed in {took:.0f} s")
-    assert held and result.returncode == 0, result.stdout + result.stderr
+    assert held and result.returncode == 0, why(result)
     assert said, result.stdout
     assert host.exists("curl") and failed == 0 and intact(before, fingerprint(host))
 
@@ -305,29 +319,31 @@ def test_disk_full_while_a_release_builds(host, app):
     served serves, and once there is room the next run builds the release and
     removes what the failed build left."""
     before = fingerprint(host)
+    # Greetings of this run's own: each deploy below is a release not built before.
+    small, bigger = f"Small {time.time_ns()}", f"Bigger {time.time_ns()}"
     # prepare.yml mounted it, from /etc/fstab (and the reboot again).
     host.run_expect([0], f"mountpoint -q {TINY}")
-    first = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, "Small")}))
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert tiny_greeting(host) == "Small"
+    first = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, small)}))
+    assert first.returncode == 0, why(first)
+    assert tiny_greeting(host) == small
     # Leave 4 MB: the code fits, its virtualenv does not.
     host.run_expect([0], f"fallocate -l $(( $(df --output=avail -B1 {TINY} | tail -1) - 4194304 )) {TINY}/filler")
     load(host)
-    full = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, "Bigger")}))
+    full = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, bigger)}))
     during = tiny_greeting(host)
     host.run_expect([0], f"rm {TINY}/filler")
-    again = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, "Bigger")}))
+    again = run_playbook("-e", json.dumps({"flaskops_app": tiny(app, bigger)}))
     requests, failed = failures(stop_wrk(host))
     unfinished = host.run(f"cd {TINY}/releases && for d in */; do [ -e \"$d.flaskops-release\" ] || echo $d; done")
     # The hint of playbooks/tasks/next.yml, for a failure that says "No space left on device".
     said = "the host's disk is full" in full.stdout + full.stderr
     row("the app root's disk full while a release builds", requests, failed, intact(before, fingerprint(host)),
-        again.returncode == 0 and tiny_greeting(host) == "Bigger",
+        again.returncode == 0 and tiny_greeting(host) == bigger,
         "the deploy failed saying so, the old release served; the next run (with room) built it")
-    assert full.returncode != 0 and said, full.stdout + full.stderr
-    assert during == "Small"
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert tiny_greeting(host) == "Bigger" and not unfinished.stdout.strip(), unfinished.stdout
+    assert full.returncode != 0 and said, why(full)
+    assert during == small
+    assert again.returncode == 0, why(again)
+    assert tiny_greeting(host) == bigger and not unfinished.stdout.strip(), unfinished.stdout
     assert failed == 0 and intact(before, fingerprint(host))
 
 

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 
-from flaskops_testlib import app, http, recap_counts, run_playbook, wait_for  # noqa: F401 (fixtures)
+from flaskops_testlib import app, http, recap_counts, run_playbook, wait_for, why  # noqa: F401 (fixtures)
 
 ROOT = "/srv/jobs"
 DOMAIN = "jobs.test"
@@ -87,7 +87,7 @@ def test_the_status_playbook_shows_the_workers_and_a_failed_run_of_the_job(host,
         for _ in range(4):  # read again when it was read while the job ran
             assert wait_for(lambda: tick_result(host) == "exit-code", timeout=15)
             result = run_playbook("-e", f"flaskops_status_dir={tmp_path}", playbook="flaskops.deploy.status")
-            assert result.returncode == 0, result.stdout + result.stderr
+            assert result.returncode == 0, why(result)
             said = " ".join(result.stdout.split())  # the lines as printed, unwrapped
             if "flaskops-jobs.tick.timer: active (waiting)" in said:
                 break
@@ -116,7 +116,7 @@ def test_the_run_playbook_prints_a_command_s_output_in_the_release_that_serves(h
         "flaskops_run_app": "jobs",
         "flaskops_run_command": 'python -c "import jobstasks; print(jobstasks.VERSION)"; echo $FLASKOPS_SHARED_DIR'}),
         playbook="flaskops.deploy.run")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     assert "v1" in result.stdout and f"{ROOT}/shared" in result.stdout and "exit status 0" in result.stdout
     failed = run_playbook("-e", json.dumps({"flaskops_run_app": "jobs", "flaskops_run_command": "echo about to fail; exit 3"}),
                           playbook="flaskops.deploy.run")
@@ -131,7 +131,7 @@ def test_new_code_reaches_the_workers_and_the_release_command_runs_once(host, ap
         os.environ["MOLECULE_SCENARIO_DIRECTORY"], "app", "jobstasks.py")).read().replace('"v1"', '"v2"'),
         "SCHEMA": "v2\n"})
     result = deploy({**app, "source": {"type": "local", "path": path}})
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     assert current(host) != before
     answer = run_job(host, 3)
     assert (answer["version"], answer["release"]) == ("v2", current(host))
@@ -162,7 +162,7 @@ def test_a_worker_that_does_not_start_fails_the_deploy_and_the_previous_release_
 def test_a_rollback_moves_the_workers_back_with_the_web_process(host):
     before = current(host)
     result = run_playbook(playbook="flaskops.deploy.rollback")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     assert current(host) != before
     assert sorted(workers(host).values()) == [current(host)] * 2
     assert run_job(host, 5)["version"] == "v1"
@@ -170,7 +170,7 @@ def test_a_rollback_moves_the_workers_back_with_the_web_process(host):
 
 def test_a_process_dropped_from_the_definition_is_stopped_and_its_units_removed(host, app):  # pylint: disable=redefined-outer-name
     result = deploy({**app, "processes": []})
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     assert workers(host) == {}
     assert host.run("ls /etc/systemd/system/flaskops-jobs.worker.* /etc/systemd/system/*.wants/flaskops-jobs.worker.*").rc != 0
     assert host.run("pgrep -u jobs -f 'rq worker'").rc == 1

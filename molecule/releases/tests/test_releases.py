@@ -16,7 +16,7 @@ import time
 import pytest
 
 from flaskops_testlib import (app, assert_no_request_failed, http, recap_counts, run_playbook,  # noqa: F401 (fixtures)
-                              start_wrk, stop_wrk, unit, worst_latency)
+                              start_wrk, stop_wrk, unit, why, worst_latency)
 
 ROOT = "/srv/hello"
 REPO = "/srv/git/hello.git"
@@ -83,7 +83,7 @@ def under_load(host, run, timeout="10s", paced=False):
 
 def assert_served_under_load(host, app, result, report, version):  # pylint: disable=redefined-outer-name
     """The run passed, no request under load failed, `version` serves; returns its release."""
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     assert_no_request_failed(report, more_than=1000)
     assert served_version(host, app) == version
     return current_release(host)
@@ -121,7 +121,7 @@ def test_shared_paths_are_links_into_shared(host):
 def status_says_serving(tmp_path):
     """The release flaskops.deploy.status says the app serves, from its JSON report."""
     result = run_playbook("-e", f"flaskops_status_dir={tmp_path}", playbook="flaskops.deploy.status")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     (hello,) = json.loads((tmp_path / "flaskops-releases.json").read_text())["apps"]
     assert hello["health"]["status"] == 200, hello
     return hello["serving"]["id"]
@@ -216,7 +216,7 @@ def test_branches_over_ssh_with_a_deploy_key_and_only_the_newest_releases_are_ke
     # Flask comes from its pyproject.toml.
     for ref, version in (("stable", "5.0.0"), ("HEAD", "6.0.0")):
         result = deploy(app, ref, **over_ssh())
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.returncode == 0, why(result)
         assert served_version(host, app) == version
     current = current_release(host)
     assert not host.file(f"{current}/src/requirements.txt").exists
@@ -350,7 +350,7 @@ def test_a_first_release_that_fails_says_truthfully_that_nothing_serves(host, ap
     finally:
         gone = {**other, "state": "absent", "remove_data": True}
         result = run_playbook("-e", json.dumps({"flaskops_apps": [apps[0], gone]}))
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.returncode == 0, why(result)
 
 
 # Health-gated cutover, under load as a user feels it: wrk through nginx with a

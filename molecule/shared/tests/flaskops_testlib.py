@@ -141,6 +141,14 @@ def run_playbook(*args, playbook=None):
     return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
 
 
+def why(result, tail=80):
+    """What a failed run said, for an assertion message: ansible-playbook's
+    stderr (where failures go) first, then the end of its stdout (the failing
+    task and the recap). CI shows the start and the end of a long message."""
+    lines = result.stdout.splitlines()
+    return result.stderr + "\n".join(["[... the end of stdout:]", *lines[-tail:]])
+
+
 def recap_counts(output):
     """{'ok': n, 'changed': n, ...} summed over the PLAY RECAP lines."""
     counts = {}

@@ -7,7 +7,7 @@ ansible backend reads the same inventory).
 import json
 import subprocess
 
-from flaskops_testlib import app, http, main_pid, run_playbook, unit  # noqa: F401  (fixtures)
+from flaskops_testlib import app, http, main_pid, run_playbook, unit, why  # noqa: F401  (fixtures)
 
 
 def test_the_connection_is_ssh_as_the_unprivileged_user(host):
@@ -55,6 +55,6 @@ def test_the_site_on_another_port_is_checked_there_from_inventory_and_from_e(hos
         greeting = f"Hello on {port}"
         definition = {**app, "environment": {**app["environment"], "HELLO_GREETING": greeting}}
         result = run_playbook(*where, "-e", json.dumps({"flaskops_app": definition}))
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.returncode == 0, why(result)
         response = http(host, "/", host_header=app["domain"], port=port)
         assert response.status == 200 and greeting in response.body, response

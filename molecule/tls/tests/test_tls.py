@@ -8,7 +8,7 @@ import json
 import re
 import subprocess
 
-from flaskops_testlib import app, http, run_playbook, unit  # noqa: F401 (fixtures)
+from flaskops_testlib import app, http, run_playbook, unit, why  # noqa: F401 (fixtures)
 
 DOMAIN = "example.test"
 
@@ -115,7 +115,7 @@ def test_renewal_reloads_nginx_without_restarting_it(host):
 
 def test_a_self_signed_certificate(host, app):
     result = deploy(app, mode="self_signed")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, why(result)
     certificate = served_certificate(host)
     assert f"subject=CN = {DOMAIN}" in certificate and f"issuer=CN = {DOMAIN}" in certificate, certificate
     key = host.file("/etc/flaskops/hello/tls/self-signed-privkey.pem")
