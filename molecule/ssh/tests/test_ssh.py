@@ -48,13 +48,19 @@ def test_the_service_runs_as_the_app_user_under_systemd(host, unit):  # noqa: F8
 def test_the_site_on_another_port_is_checked_there_from_inventory_and_from_e(host, app, tmp_path):  # noqa: F811
     """nginx_site_listen_port alone moves the site, and the health check of the new
     release follows it: set in inventory (a number), then with -e key=value (a
-    string). Each run deploys a new release (a new greeting), checked through nginx."""
+    string), then with a boolean as -e key=value text too (nginx_site_listen_ipv6=false:
+    the text "false" is false, not a non-empty string). Each run deploys a new
+    release (a new greeting), checked through nginx."""
     inventory = tmp_path / "port.yml"
     inventory.write_text("flaskops:\n  hosts:\n    flaskops-ssh:\n      nginx_site_listen_port: 8081\n")
-    for port, where in ((8081, ["-i", str(inventory)]), (8080, ["-e", "nginx_site_listen_port=8080"])):
+    for port, where, ipv6 in ((8081, ["-i", str(inventory)], True),
+                              (8080, ["-e", "nginx_site_listen_port=8080"], True),
+                              (8082, ["-e", "nginx_site_listen_port=8082", "-e", "nginx_site_listen_ipv6=false"], False)):
         greeting = f"Hello on {port}"
         definition = {**app, "environment": {**app["environment"], "HELLO_GREETING": greeting}}
         result = run_playbook(*where, "-e", json.dumps({"flaskops_app": definition}))
         assert result.returncode == 0, why(result)
         response = http(host, "/", host_header=app["domain"], port=port)
         assert response.status == 200 and greeting in response.body, response
+        listening = host.check_output(f"ss -Hltn 'sport = :{port}'")
+        assert ("[::]:" in listening) is ipv6, listening
