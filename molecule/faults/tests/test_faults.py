@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from flaskops_testlib import (app, http, main_pid, run_playbook, start_wrk, stop_wrk,  # noqa: F401 (fixtures)
+from flaskops_testlib import (app, http, main_pid, playbook_command, run_playbook, start_wrk, stop_wrk,  # noqa: F401 (fixtures)
                               unit_of, wait_for, why)
 
 ROOT = "/srv/hello"
@@ -28,17 +28,10 @@ CONTAINER = "flaskops-faults"
 TABLE = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", ".")) / ".cache" / "test-logs" / "faults.md"
 ROWS = []
 
-# Eight connections, each waiting 10 ms between requests: steady load, as
-# production traffic is, that leaves the faults' recovery CPU to run on.
-PACED = "function delay()\\n  return 10\\nend\\n"
-
-
 def load(host, paced=True):
-    options = "-t2 -c8 -d900s"
-    if paced:
-        host.run_expect([0], f"printf '{PACED}' > /tmp/paced.lua")
-        options += " -s /tmp/paced.lua"
-    start_wrk(host, options, timeout="2s")
+    """Eight connections, each (when paced) waiting 10 ms between requests:
+    steady load that leaves the faults' recovery CPU to run on."""
+    start_wrk(host, "-t2 -c8 -d900s", timeout="2s", paced=10 if paced else None)
     time.sleep(1)
 
 
@@ -203,9 +196,7 @@ POINTS = [
 
 def deploy_command(app, greeting_value):  # pylint: disable=redefined-outer-name
     definition = {**app, "environment": {**app.get("environment", {}), "HELLO_GREETING": greeting_value}}
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
-    return ["ansible-playbook", "-i", inventory, playbook, "-e", json.dumps({"flaskops_app": definition})]
+    return playbook_command("-e", json.dumps({"flaskops_app": definition}))
 
 
 def interrupted(command, pattern, delay, sig):

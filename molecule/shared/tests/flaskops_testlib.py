@@ -129,16 +129,22 @@ def wait_for(predicate, timeout=30, interval=0.5):
     return value
 
 
-def run_playbook(*args, playbook=None):
-    """Run ansible-playbook from the controller against the scenario's inventory.
+def playbook_command(*args, playbook=None):
+    """The ansible-playbook command line for the scenario's inventory, for
+    run_playbook or for a test that runs it itself (and interrupts it).
 
     The playbook is the scenario's converge.yml unless named (e.g. flaskops.deploy.rollback).
     """
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
     if playbook is None:
         playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
-    cmd = ["ansible-playbook", "-i", inventory, playbook, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
+    return ["ansible-playbook", "-i", inventory, playbook, *args]
+
+
+def run_playbook(*args, playbook=None):
+    """Run ansible-playbook from the controller against the scenario's inventory."""
+    return subprocess.run(playbook_command(*args, playbook=playbook), capture_output=True, text=True,
+                          check=False, timeout=600)
 
 
 def why(result, tail=80):
@@ -170,11 +176,25 @@ def recap_counts(output):
 WRK_REPORT = "/tmp/wrk.out"
 
 
-def start_wrk(host, options, site="example.test", path="/version", timeout="10s"):
+# Paced load: each connection waits `paced` ms between its requests, steady
+# load as production traffic is, that leaves a deploy (and the other scenarios
+# of the test run) CPU to run on. (Sixteen connections at 10 ms, about 1,170
+# requests a second, took a whole core of the two, wrk, nginx and Gunicorn
+# together; eight take 0.6 of one for about 630 a second. At 5 ms a run beside
+# two other lanes saw 10 requests in 253,000 wait past 2 s while the release
+# that served was untouched.)
+PACED_SCRIPT = "/tmp/paced.lua"
+
+
+def start_wrk(host, options, site="example.test", path="/version", timeout="10s", paced=None):
     """Start wrk in the container against the site `site`; `options` are wrk's
-    own (threads, connections, duration, script, extra headers). A request not
-    answered within `timeout` counts as a socket error (a stall a user feels)."""
+    own (threads, connections, duration, extra headers). A request not
+    answered within `timeout` counts as a socket error (a stall a user feels);
+    `paced`: milliseconds each connection waits between its requests."""
     host.run_expect([0], f"rm -f {WRK_REPORT}")
+    if paced is not None:
+        host.run_expect([0], f"printf 'function delay()\\n  return {int(paced)}\\nend\\n' > {PACED_SCRIPT}")
+        options += f" -s {PACED_SCRIPT}"
     host.run_expect([0], (f"nohup wrk {options} --latency --timeout {timeout} -H 'Host: {site}' "
                           f"http://127.0.0.1:80{path} > {WRK_REPORT} 2>&1 &"))
 
