@@ -44,7 +44,7 @@ help:
 	@echo "make test        everything: lint, unit tests, every Molecule scenario"
 	@echo "make molecule S=<scenario>   one Molecule scenario ($(SCENARIOS))"
 	@echo "make versions    the default host converged with each tested ansible-core ($(ANSIBLE_CORE_VERSIONS))"
-	@echo "make bench       benchmarks (about 14 min): writes benchmarks/results/"
+	@echo "make bench       benchmarks (about 10 min): writes benchmarks/results/"
 	@echo "make bench-apps  converge time for 1, 5 and 10 apps on one host (about 7 min)"
 	@echo "make docs        regenerate docs/roles/ from the roles' argument specs"
 	@echo "make lint | unit | sanity   (sanity: ansible-test sanity on the built collection)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""flaskops.deploy benchmarks: serving, static files, release switch, converge time.
+"""flaskops.deploy benchmarks: serving, slow clients, static files, release switch, converge time.
 
     make bench            (or: .venv/bin/python benchmarks/bench.py [--keep] [--quick])
 
@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,19 @@ server {
 }
 """
 
+# What a user might put in front of Gunicorn instead: Caddy's reverse_proxy
+# (Debian's package), with nothing but the upstream (it sets Host and the
+# X-Forwarded-* headers itself, and keeps connections to Gunicorn alive).
+CADDYFILE = """\
+{
+\tadmin off
+\tauto_https off
+}
+:8082 {
+\treverse_proxy 127.0.0.1:8000
+}
+"""
+
 URLS = {
     # Gunicorn itself, no nginx: the serving release's code, settings and environment,
     # in a Gunicorn of the bench's own on TCP (the site's own releases listen on unix
@@ -58,6 +72,7 @@ URLS = {
     "direct": "http://127.0.0.1:8000",
     "generated": "http://127.0.0.1:80",    # the collection's nginx site
     "seed": "http://127.0.0.1:8081",       # the seed recipe's nginx block
+    "caddy": "http://127.0.0.1:8082",      # Caddy's reverse_proxy, CADDYFILE
 }
 
 
@@ -114,8 +129,8 @@ def parse_wrk(report: str) -> dict:
     }
 
 
-def wrk(url: str, seconds: int, connections: int = 32) -> dict:
-    report = sh(f"wrk -t2 -c{connections} -d{seconds}s --timeout 10s --latency "
+def wrk(url: str, seconds: int, connections: int = 32, timeout: str = "10s") -> dict:
+    report = sh(f"wrk -t2 -c{connections} -d{seconds}s --timeout {timeout} --latency "
                 f"-H 'Host: {DOMAIN}' {url}")
     return parse_wrk(report)
 
@@ -285,6 +300,45 @@ def build_times(rounds: int = 3) -> dict:
     return times
 
 
+def start_caddy() -> None:
+    """Caddy from Debian's package, run by hand on :8082 (its packaged service
+    would want port 80, which is nginx's: policy-rc.d keeps apt from starting it)."""
+    sh("command -v caddy >/dev/null || (printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && "
+       "chmod +x /usr/sbin/policy-rc.d && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null; "
+       "rc=$?; rm -f /usr/sbin/policy-rc.d; exit $rc)")
+    sh(f"cat > /tmp/bench.Caddyfile <<'EOF'\n{CADDYFILE}EOF\n"
+       "nohup caddy run --adapter caddyfile --config /tmp/bench.Caddyfile > /tmp/caddy.log 2>&1 & "
+       "echo $! > /tmp/bench-caddy.pid")
+    sh(f"until curl -fs -o /dev/null -H 'Host: {DOMAIN}' {URLS['caddy']}/health; do sleep 0.2; done")
+
+
+def stop_caddy() -> None:
+    sh("kill $(cat /tmp/bench-caddy.pid)", check=False)
+
+
+SLOW_CLIENTS = 400
+
+
+def under_slow_clients(url: str, seconds: int) -> dict:
+    """wrk's numbers (timeout 2 s: a stall counts as failed) while SLOW_CLIENTS
+    connections from slowhttptest (Debian's package) hold the server open,
+    each sending one more header line every 10 s and never finishing (slowloris)."""
+    port = urllib.parse.urlsplit(url).port
+    sh("grep -q ' bench.test$' /etc/hosts || echo '127.0.0.1 bench.test' >> /etc/hosts")
+    sh(f"rm -f /tmp/slow.out; nohup slowhttptest -H -c {SLOW_CLIENTS} -r 400 -i 10 -x 24 -p 3 -l 120 "
+       f"-u http://{DOMAIN}:{port}/ > /tmp/slow.out 2>&1 & echo $! > /tmp/bench-slow.pid")
+    # Until (nearly) all of them are connected: slowhttptest opens 400 a second.
+    held = 0
+    for _ in range(50):
+        held = int(sh(f"ss -Htn state established '( dport = :{port} )' | wc -l").strip())
+        if held >= SLOW_CLIENTS * 0.95:
+            break
+        time.sleep(0.2)
+    measured = wrk(url, seconds, timeout="2s")
+    sh("kill -INT $(cat /tmp/bench-slow.pid); sleep 1; kill $(cat /tmp/bench-slow.pid) 2>/dev/null", check=False)
+    return dict(measured, slow_connections=held)
+
+
 def start_direct() -> None:
     """Gunicorn on 127.0.0.1:8000 with the serving release's code, environment and
     the generated settings (2 x CPUs + 1 gthread workers, 2 threads, keep-alive 5 s):
@@ -359,15 +413,21 @@ def main() -> int:
         results["build"] = build_times(rounds)
 
         log("installing wrk and the seed recipe's nginx block (port 8081)")
-        sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null")
+        sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk slowhttptest >/dev/null")
         sh(f"cat > /etc/nginx/sites-enabled/seed-baseline <<'EOF'\n{SEED_SITE}EOF\n"
            "nginx -t 2>/dev/null && systemctl reload nginx")
         results["machine"] = machine()
 
-        log("serving: Gunicorn directly vs the generated site vs the seed block")
+        log("serving: Gunicorn directly vs the generated site vs the seed block vs Caddy")
         start_direct()
+        start_caddy()
         results["serving"] = interleaved(
             {name: f"{url}/" for name, url in URLS.items()}, rounds, seconds)
+        stop_caddy()
+
+        log(f"serving while {SLOW_CLIENTS} slow clients hold connections: Gunicorn directly vs the generated site")
+        results["slow_clients"] = {name: under_slow_clients(f"{URLS[name]}/", seconds)
+                                   for name in ("direct", "generated")}
 
         log("static file: nginx vs Flask")
         results["static"] = interleaved(
@@ -464,8 +524,21 @@ def goals(results: dict) -> list[dict]:
         ("static file by nginx >= 10x by Flask",
          static["nginx"]["rps"] / static["flask"]["rps"], 10.0),
     ]
+    if "caddy" in serving:
+        checks.append(("generated site >= 1.0x Caddy's reverse_proxy",
+                       serving["generated"]["rps"] / serving["caddy"]["rps"], 1.0))
+    slow = results.get("slow_clients")
+    if slow:
+        checks.append((f"under {SLOW_CLIENTS} slow clients the generated site keeps >= 0.6x its unloaded throughput",
+                       slow["generated"]["rps"] / serving["generated"]["rps"], 0.6))
     rows = [{"goal": goal, "value": f"{value:.2f}x", "met": value >= target}
             for goal, value, target in checks]
+    if "caddy" in serving:
+        worst = max(serving["caddy"]["p99_ms"], serving["seed"]["p99_ms"])
+        rows.append({"goal": "generated site's p99 no worse than Caddy's or the seed block's",
+                     "value": f"{serving['generated']['p99_ms']:.1f} ms (Caddy {serving['caddy']['p99_ms']:.1f}, "
+                              f"seed {serving['seed']['p99_ms']:.1f})",
+                     "met": serving["generated"]["p99_ms"] <= worst})
     for key, what in (("collection", "(a) a healthy release"), ("slow", "(c) a release importing for 8 s")):
         row = switch[key]
         rows.append({"goal": f"{what}: 0 failed or stalled requests, worst latency <= 1 s",
@@ -500,10 +573,12 @@ def plots(results: dict) -> None:
     import matplotlib.pyplot as plt
 
     serving = results["serving"]
-    names = ["direct", "generated", "seed"]
-    labels = ["Gunicorn\ndirectly", "generated\nnginx site", "seed recipe's\nnginx block"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.bar(labels, [serving[n]["rps"] for n in names], color=["#888", "#2a7", "#c66"])
+    names = [name for name in ("direct", "generated", "seed", "caddy") if name in serving]
+    labels = {"direct": "Gunicorn\ndirectly", "generated": "generated\nnginx site",
+              "seed": "seed recipe's\nnginx block", "caddy": "Caddy\nreverse_proxy"}
+    colors = {"direct": "#888", "generated": "#2a7", "seed": "#c66", "caddy": "#c9a227"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.bar([labels[n] for n in names], [serving[n]["rps"] for n in names], color=[colors[n] for n in names])
     left.set_title("GET / requests per second (higher is better)")
     width = 0.38
     xs = range(len(names))
@@ -511,7 +586,7 @@ def plots(results: dict) -> None:
               label="p50")
     right.bar([x + width / 2 for x in xs], [serving[n]["p99_ms"] for n in names], width,
               label="p99")
-    right.set_xticks(list(xs), labels)
+    right.set_xticks(list(xs), [labels[n] for n in names])
     right.set_title("latency in ms (lower is better)")
     right.legend()
     fig.tight_layout()
@@ -531,6 +606,22 @@ def plots(results: dict) -> None:
     fig.tight_layout()
     fig.savefig(RESULTS / "static-and-switch.png", dpi=100)
     plt.close(fig)
+
+    slow = results.get("slow_clients")
+    if slow:
+        fig, axis = plt.subplots(figsize=(7, 3.5))
+        pairs = [("direct", "Gunicorn directly"), ("generated", "generated nginx site")]
+        xs = range(len(pairs))
+        axis.bar([x - width / 2 for x in xs], [serving[n]["rps"] for n, _ in pairs], width, label="unloaded",
+                 color="#888")
+        axis.bar([x + width / 2 for x in xs], [slow[n]["rps"] for n, _ in pairs], width,
+                 label=f"{SLOW_CLIENTS} slow clients held", color="#2a7")
+        axis.set_xticks(list(xs), [label for _, label in pairs])
+        axis.set_title("GET / requests per second, with and without slow clients")
+        axis.legend()
+        fig.tight_layout()
+        fig.savefig(RESULTS / "slow-clients.png", dpi=100)
+        plt.close(fig)
 
     converge = results["converge"]
     fig, axis = plt.subplots(figsize=(6, 3.5))
@@ -587,12 +678,39 @@ def markdown(results: dict, quick: bool) -> str:
     ]
     for name, label in (("direct", "Gunicorn directly (127.0.0.1:8000)"),
                         ("generated", "the collection's nginx site"),
-                        ("seed", "the seed recipe's nginx block")):
+                        ("seed", "the seed recipe's nginx block"),
+                        ("caddy", "Caddy's reverse_proxy (Debian's package)")):
+        if name not in serving:
+            continue
         row = serving[name]
         lines.append(f"| {label} | {row['rps']:.0f} | "
                      f"{row['rps'] / serving['direct']['rps']:.2f}x | {row['p50_ms']:.2f} | "
                      f"{row['p99_ms']:.2f} | {row['failed']} | "
                      f"{', '.join(f'{r:.0f}' for r in row['rounds'])} |")
+    slow = results.get("slow_clients")
+    if slow:
+        lines += [
+            "",
+            f"## Serving while {SLOW_CLIENTS} slow clients hold connections",
+            "",
+            "slowhttptest (Debian's package) opens the connections and sends one more header",
+            "line on each every 10 s, never finishing a request (slowloris); wrk measures GET /",
+            "meanwhile, with a 2 s timeout (a request waiting longer counts as failed).",
+            "",
+            "![slow clients](slow-clients.png)",
+            "",
+            "| variant | slow connections held | requests/s | ratio to its unloaded rate | p99 ms | failed |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, label in (("direct", "Gunicorn directly"), ("generated", "the collection's nginx site")):
+            row = slow[name]
+            # wrk counts no timeout for a connection that never got an answer at all.
+            answered = row["requests"] > 0
+            lines.append(f"| {label} | {row['slow_connections']} | {row['rps']:.0f} | "
+                         f"{row['rps'] / serving[name]['rps']:.2f}x | "
+                         f"{row['p99_ms']:.2f} | {row['failed']} |" if answered else
+                         f"| {label} | {row['slow_connections']} | 0 | 0.00x | - | "
+                         f"every request: none was answered in {results['seconds_per_round']} s |")
     lines += [
         "",
         "## Static file and release switch",
