@@ -328,6 +328,10 @@ class Files:
                 if rc != 0:
                     self.module.fail_json(msg="failed to validate %s" % path, rc=rc, stdout=out, stderr=err,
                                           changed_paths=self.changed_paths[:-1])
+            # Not AnsibleModule.atomic_move: on a new file it chmods to 0666 & ~umask and chowns to
+            # the caller, so a private file (0600, the environment) would be readable by all until
+            # set_attributes ran again. The temporary file is in the same directory, made by mkstemp
+            # (0600) with the wanted attributes already: the rename is atomic and never widens them.
             os.rename(temporary, path)
         finally:
             if os.path.lexists(temporary):
@@ -349,6 +353,7 @@ class Files:
         if os.path.lexists(temporary):
             os.unlink(temporary)
         os.symlink(src, temporary)
+        # Not atomic_move either: its chmod of a new path follows the link to its target.
         os.rename(temporary, path)
 
     def absent(self, path):
