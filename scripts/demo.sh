@@ -23,10 +23,12 @@ up() {
     echo "==> starting $name (Debian 12 with systemd) on 127.0.0.1:$port"
     # What systemd needs in a container here (README, "How it is tested"): host cgroup
     # namespace, writable cgroupfs, tmpfs /run, CAP_SYS_ADMIN; --privileged fails.
+    # CAP_SYS_PTRACE, as a virtual machine's systemd has: the app's sandbox gets a
+    # user namespace of its own (PrivateUsers=).
     docker run -d --name "$name" --hostname "$name" \
       --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
       --tmpfs /run --tmpfs /run/lock \
-      --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+      --cap-add SYS_ADMIN --cap-add SYS_PTRACE --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       -p "127.0.0.1:$port:80" "$image" /lib/systemd/systemd >/dev/null
   fi
   for _ in $(seq 1 30); do

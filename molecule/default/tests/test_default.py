@@ -60,6 +60,7 @@ BAD_INPUT = [
     ("public bind", {"flaskops_app": {"address": "0.0.0.0"}}, "flaskops_app.allow_public_bind"),
     ("unknown worker class", {"gunicorn_worker_class": "meinheld"}, "gunicorn_worker_class"),
     ("nginx port out of range", {"nginx_site_listen_port": 99999}, "nginx_site_listen_port"),
+    ("host name in the IP allow list", {"gunicorn_ip_address_allow": ["db.example.test"]}, "gunicorn_ip_address_allow"),
     ("bad rate limit", {"nginx_site_rate_limit": "lots"}, "nginx_site_rate_limit"),
     ("header value with a quote", {"nginx_site_security_headers": {"X-Test": 'a"b'}}, "nginx_site_security_headers"),
     # /private/ asks for basic auth (molecule.yml): someone must be able to log in.

@@ -179,10 +179,44 @@ def test_the_app_runs_sandboxed(host, app, unit):
     assert "rw" in mounts[shared][1], mounts.get(shared)  # ...but for the shared directory
     assert "systemd-private" in mounts["/tmp"][0], mounts.get("/tmp")  # a /tmp of its own
     assert "inaccessible" in mounts["/home"][0], mounts.get("/home")
+    # A user namespace of its own (the scenarios' containers have CAP_SYS_PTRACE, as a
+    # virtual machine's systemd does): root and the app user map to themselves, nobody else.
+    uid_map = host.file(f"/proc/{pid}/uid_map").content_string.split()
+    assert uid_map != ["0", "0", "4294967295"], uid_map
     # systemd's own rating of the unit: 0 is locked down, 10 is wide open.
     report = host.check_output(f"systemd-analyze security --no-pager {unit}")
     exposure = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", report).group(1))
-    assert exposure <= 1.5, report
+    assert exposure <= 1.0, report
+
+
+# Sent from a process put into the app's own control group, where systemd's IP
+# filter (IPAddressAllow=, IPAddressDeny=any) applies: a UDP datagram to an address
+# the filter drops fails at once with EPERM (1), one it lets through is sent.
+SEND_PROBE = """
+import socket
+for address in ("127.0.0.1", "10.255.255.1", "198.51.100.7"):
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", (address, 9))
+        print(address, "sent")
+    except OSError as error:
+        print(address, error.errno)
+"""
+
+
+def test_the_app_reaches_localhost_and_private_networks_but_not_the_internet(host, unit):
+    """gunicorn_ip_address_allow, by default the private networks (and always
+    localhost): the app's unit may send to 10.0.0.0/8, not to 198.51.100.7."""
+    allowed = host.ansible.get_variables().get("gunicorn_ip_address_allow", ["10.0.0.0/8"])
+    if "any" in allowed:
+        pytest.skip("this host's apps have no IP allow list")
+    group = host.check_output(f"systemctl show -p ControlGroup --value {unit}")
+    # Debian 12 hosts have the unified hierarchy at /sys/fs/cgroup; a hybrid one
+    # (this machine's Docker) keeps it at /sys/fs/cgroup/unified.
+    script = ('d=/sys/fs/cgroup/unified"$1"; [ -d "$d" ] || d=/sys/fs/cgroup"$1"; '
+              'echo $$ > "$d/cgroup.procs" && exec python3 -c "$2"')
+    sent = dict(line.split() for line in host.check_output(
+        quoted(["sh", "-c", script, "sh", group, SEND_PROBE])).splitlines())
+    assert sent == {"127.0.0.1": "sent", "10.255.255.1": "sent", "198.51.100.7": "1"}, sent
 
 
 def test_nginx_runs_sandboxed(host):
