@@ -19,8 +19,8 @@ import time
 import pytest
 import testinfra
 
-from flaskops_testlib import (assert_no_request_failed, children, http, main_pid, recap_counts, run_playbook,
-                              start_wrk, stop_wrk, unit_of, why)
+from flaskops_testlib import (assert_no_request_failed, children, http, main_pid, playbook_command, recap_counts,
+                              run_playbook, start_wrk, stop_wrk, unit_of, why)
 
 testinfra_hosts = ["ansible://flaskops-cluster-lb"]
 
@@ -206,6 +206,41 @@ def test_a_failed_host_stops_the_roll(host, release, version_two):
     assert "down" not in host.check_output("grep -v '^#' /etc/nginx/flaskops/hello.backends")
 
 
+def test_the_roll_switches_to_the_release_every_host_built_though_the_source_changed(host, release):
+    """The source changes after every host built the release and before the roll
+    switches them (here: the local tree is edited as the rolling play starts).
+    The roll switches each host to what was built and migrated, never to a
+    release no host built and no release command ran for."""
+    new, edited = "4.0.0", "4.0.1"
+    fresh = release(new, release_command=MIGRATION)
+    source = os.path.join(fresh["source"]["path"], "hello.py")
+    command = playbook_command("-e", json.dumps({"flaskops_app": fresh}))
+    # Unbuffered: each task's header arrives as the task starts.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"}) as run:
+        output = []
+        for line in run.stdout:
+            output.append(line)
+            if line.startswith("PLAY [Deploy the apps"):
+                with open(source, encoding="utf-8") as handle:
+                    code = handle.read()
+                with open(source, "w", encoding="utf-8") as handle:
+                    handle.write(code.replace(f'__version__ = "{new}"', f'__version__ = "{edited}"'))
+        run.wait(timeout=600)
+    output = "".join(output)
+    # What failed (the lines from each "fatal:"), then the end.
+    failures = re.findall(r"^fatal: .*(?:\n(?!TASK ).*)*", output, re.M)
+    assert run.returncode == 0, "\n".join(failures) + "\n[...]\n" + output[-3000:]
+    assert edited in open(source, encoding="utf-8").read(), "the source was never edited: " + output[-6000:]
+    assert {served(host).body.strip() for _ in range(20)} == {new}, output[-6000:]
+    for name in APP_HOSTS:
+        built = other(name).run(f"grep -rl --include=hello.py {edited} /srv/hello/releases")
+        assert built.stdout == "", f"{name} built the edited source: {built.stdout}"
+    app1 = other("flaskops-cluster-app1")
+    serving = os.path.basename(app1.check_output("readlink /srv/hello/current"))
+    assert app1.file("/srv/hello/shared/migrated").content_string.split()[-1] == serving
+
+
 def test_the_balancer_keeps_answering_when_an_app_host_stops(host):
     """The app2 host shuts down mid-load: nginx marks it failed (max_fails,
     fail_timeout) and retries what failed on app1 (proxy_next_upstream).
@@ -216,6 +251,8 @@ def test_the_balancer_keeps_answering_when_an_app_host_stops(host):
     the requests it has, then the socket refuses, then the address is gone. A
     SIGKILL can cut a response after its first bytes have reached the client,
     which no proxy can retry; that made this test fail once in many runs."""
+    serving = {served(host).body.strip() for _ in range(10)}
+    assert len(serving) == 1, serving
     _start_load(host)
     time.sleep(2)
     try:
@@ -227,4 +264,4 @@ def test_the_balancer_keeps_answering_when_an_app_host_stops(host):
         report, versions = _stop_load(host)
     assert_no_request_failed(report, more_than=100)
     assert "failed" not in versions, versions
-    assert {served(host).body.strip() for _ in range(10)} == {"2.0.0"}
+    assert {served(host).body.strip() for _ in range(10)} == serving
