@@ -8,11 +8,12 @@ Runs that only need to act on the third app say so (flaskops_apps_only=api).
 """
 import json
 import os
+import re
 import tempfile
 
 import pytest
 
-from flaskops_testlib import children, http, main_pid, recap_counts, run_playbook, socket_of, unit_of
+from flaskops_testlib import children, http, main_pid, recap_counts, run_playbook, socket_of, unit_of, why
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +158,40 @@ def test_remove_data_deletes_the_app_for_good(host, apps):
     assert not host.group("api").exists
     for app in apps:
         assert http(host, "/whoami", host_header=app["domain"]).status == 200
+
+
+def readme_roles_play():
+    """The play the README offers for using the roles in a playbook of one's own."""
+    with open(os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "README.md"), encoding="utf-8") as handle:
+        blocks = re.findall(r"```yaml\n(.*?)```", handle.read(), re.S)
+    return next(block for block in blocks if "roles:" in block and "flaskops.deploy.release" in block)
+
+
+def test_the_readmes_roles_form_deploys_an_app_changes_nothing_again_and_removes_it(host, apps, tmp_path):
+    """The README's `roles:` play, as it is written there, on the inventory's
+    flaskops_app (the sample app as hello, which flaskops_apps hid from the site
+    playbook): it serves, a second run changes nothing, state absent with
+    remove_data takes it all off again, and the other apps never notice."""
+    before = {app["name"]: snapshot(host, app["name"]) for app in apps}
+    playbook = tmp_path / "roles.yml"
+    playbook.write_text(readme_roles_play(), encoding="utf-8")
+
+    first = run_playbook(playbook=str(playbook))
+    assert first.returncode == 0, why(first)
+    assert http(host, "/whoami", host_header="example.test").json()["greeting"] == "Howdy"
+    again = run_playbook(playbook=str(playbook))
+    assert again.returncode == 0, why(again)
+    assert recap_counts(again.stdout)["changed"] == 0, why(again)
+
+    hello = host.ansible.get_variables()["flaskops_app"]
+    gone = run_playbook("-e", json.dumps({"flaskops_app": {**hello, "state": "absent", "remove_data": True}}),
+                        playbook=str(playbook))
+    assert gone.returncode == 0, why(gone)
+    assert not host.file("/srv/hello").exists
+    assert not host.user("hello").exists
+    assert not host.file("/etc/nginx/sites-available/hello").exists
+    assert not host.check_output("find /etc/systemd/system /etc/nginx -name '*hello*'").strip()
+    # Its name falls through to the catch-all again: no answer at all.
+    assert host.run("curl -s -o /dev/null -w '%{http_code}' -H 'Host: example.test' http://127.0.0.1/").stdout == "000"
+    for app in apps:
+        assert snapshot(host, app["name"]) == before[app["name"]], app["name"]
