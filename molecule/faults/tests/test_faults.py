@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from flaskops_testlib import (app, http, main_pid, playbook_command, run_playbook, start_wrk, stop_wrk,  # noqa: F401 (fixtures)
-                              unit_of, wait_for, why)
+from flaskops_testlib import (app, http, main_pid, playbook_command, run_playbook, socket_errors,  # noqa: F401 (fixtures)
+                              start_wrk, stop_wrk, unit_of, wait_for, why)
 
 ROOT = "/srv/hello"
 CONTAINER = "flaskops-faults"
@@ -44,12 +44,6 @@ def failures(report):
         failed += int(match.group(1))
     failed += sum(socket_errors(report).values())
     return total, failed
-
-
-def socket_errors(report):
-    """wrk's socket errors by kind: connect, read (a response cut), write, timeout (a stall)."""
-    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
-    return dict(zip(("connect", "read", "write", "timeout"), map(int, match.groups()) if match else (0,) * 4))
 
 
 def fingerprint(host):

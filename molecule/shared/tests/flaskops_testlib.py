@@ -214,6 +214,12 @@ def worst_latency(report):
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
+def socket_errors(report):
+    """wrk's socket errors by kind: connect, read (a response cut), write, timeout (a stall)."""
+    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
+    return dict(zip(("connect", "read", "write", "timeout"), map(int, match.groups()) if match else (0,) * 4))
+
+
 def assert_no_request_failed(report, more_than):
     """wrk's report: more than `more_than` requests, none answered with an
     error status, none lost on the socket (connect, read, write, timeout)."""
