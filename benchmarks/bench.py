@@ -244,10 +244,11 @@ class Deployment:
 
 def start_container() -> None:
     run(["docker", "rm", "-f", CONTAINER], check=False, capture_output=True)
-    # What systemd needs in a container here (README, "How it is tested").
+    # What systemd needs in a container here (README, "How it is tested"), and
+    # CAP_SYS_PTRACE, as a virtual machine's systemd has (the app's sandbox as on one).
     run(["docker", "run", "-d", "--name", CONTAINER, "--hostname", CONTAINER,
          "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-         "--tmpfs", "/run", "--tmpfs", "/run/lock", "--cap-add", "SYS_ADMIN",
+         "--tmpfs", "/run", "--tmpfs", "/run/lock", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE",
          "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
          IMAGE, "/lib/systemd/systemd"], capture_output=True)
     for _ in range(60):
@@ -491,6 +492,8 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
          "buffered log, open_file_cache)", {}),
         ("worker class sync (no keep-alive to nginx)", {"gunicorn_worker_class": "sync"}),
         ("workers = CPUs + 1", {"gunicorn_workers": (os.cpu_count() or 2) + 1}),
+        ("1 thread per worker", {"gunicorn_threads": 1}),
+        ("4 threads per worker", {"gunicorn_threads": 4}),
         ("no upstream keepalive (a connection per request)", {"nginx_site_upstream_keepalive": 0}),
         ("access log unbuffered", {"nginx_site_access_log_buffer": ""}),
         ("no open_file_cache for static files", {"nginx_site_static_open_file_cache": 0}),
@@ -517,10 +520,14 @@ def tuning(deployment: Deployment, rounds: int, seconds: int) -> list[dict]:
 def goals(results: dict) -> list[dict]:
     serving, static, switch = results["serving"], results["static"], results["switch"]
     checks = [
-        ("generated site >= 1.0x Gunicorn directly",
+        ("generated site >= 1.0x Gunicorn directly (issue 7)",
          serving["generated"]["rps"] / serving["direct"]["rps"], 1.0),
-        ("generated site >= 1.6x seed block",
+        ("generated site >= 0.9x Gunicorn directly (issue 21)",
+         serving["generated"]["rps"] / serving["direct"]["rps"], 0.9),
+        ("generated site >= 1.6x seed block (issue 7)",
          serving["generated"]["rps"] / serving["seed"]["rps"], 1.6),
+        ("generated site >= 1.3x seed block (issue 21)",
+         serving["generated"]["rps"] / serving["seed"]["rps"], 1.3),
         ("static file by nginx >= 10x by Flask",
          static["nginx"]["rps"] / static["flask"]["rps"], 10.0),
     ]
@@ -534,11 +541,12 @@ def goals(results: dict) -> list[dict]:
     rows = [{"goal": goal, "value": f"{value:.2f}x", "met": value >= target}
             for goal, value, target in checks]
     if "caddy" in serving:
-        worst = max(serving["caddy"]["p99_ms"], serving["seed"]["p99_ms"])
-        rows.append({"goal": "generated site's p99 no worse than Caddy's or the seed block's",
+        # No worse than either: at most the better of the two.
+        best = min(serving["caddy"]["p99_ms"], serving["seed"]["p99_ms"])
+        rows.append({"goal": "generated site's p99 no worse than Caddy's nor the seed block's",
                      "value": f"{serving['generated']['p99_ms']:.1f} ms (Caddy {serving['caddy']['p99_ms']:.1f}, "
                               f"seed {serving['seed']['p99_ms']:.1f})",
-                     "met": serving["generated"]["p99_ms"] <= worst})
+                     "met": serving["generated"]["p99_ms"] <= best})
     for key, what in (("collection", "(a) a healthy release"), ("slow", "(c) a release importing for 8 s")):
         row = switch[key]
         rows.append({"goal": f"{what}: 0 failed or stalled requests, worst latency <= 1 s",
