@@ -147,6 +147,8 @@ def test_a_rolling_deploy_under_load_fails_no_request(host, version_two):
         report, versions = _stop_load(host)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+    # Both app hosts built in one go (one include for both, task by task), before the roll.
+    assert re.search(r"tasks/build\.yml for flaskops-cluster-app\d, flaskops-cluster-app\d", output), output
     # One host at a time: each left the balancer and came back.
     for name in APP_HOSTS:
         assert re.search(rf"Take out of the balancers the hosts about to switch - {name}\b", output), output
