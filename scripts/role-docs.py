@@ -77,12 +77,14 @@ def page(role: str, specs: dict) -> str:
         "",
     ]
     for entry, spec in specs["argument_specs"].items():
-        title = "" if entry == "main" else f" (entry point `{entry}`: `tasks_from: {entry}.yml`)"
+        title = "" if entry == "main" else f" (entry point `{entry}`: `tasks_from: {entry}`)"
         lines += [f"## {markdown(spec.get('short_description', entry))}{title}", ""]
         for paragraph in paragraphs(spec.get("description")):
             lines += [paragraph, ""]
         options = spec.get("options") or {}
-        if options:
+        if entry != "main" and options and options == specs["argument_specs"]["main"].get("options"):
+            lines += ["It takes the variables of the main entry point, above.", ""]
+        elif options:
             lines += ["| variable | type | default | description |", "| --- | --- | --- | --- |"]
             lines += rows(options)
             lines.append("")

@@ -605,33 +605,47 @@ def app_problems(app):
     return _validate(app)[1]
 
 
+def app_checked(app):
+    """One app definition checked and derived in one pass: {problems, facts}.
+
+    `facts` is what app_facts returns, or {} when there are problems. The app
+    role checks an app with this, once per definition and run.
+    """
+    params, problems = _validate(app)
+    return {"problems": problems, "facts": {} if problems else _derive(params)}
+
+
 def _renamed(problem, where):
     """A problem of one app, named for where the app sits (flaskops_apps[2])."""
     return re.sub(rf"\b{VARIABLE}\b", where, problem)
 
 
-def apps_problems(apps, variable="flaskops_apps"):
-    """List what is wrong with the apps of one host, each alone and all together.
+def apps_checked(apps, variable="flaskops_apps"):
+    """The apps of one host checked, each alone and all together: {problems, apps}.
 
     Every app must be valid on its own; together, no two may share a name (or the
     names derived from it), a root directory, a listening address or a site name.
     Each clash names both apps, so the user can tell which one to change.
+    `apps` maps each app's name to {definition (as given), facts (its
+    app_facts)}, or is {} when there are problems. Each app is validated once.
     """
     if variable == VARIABLE:  # one app, described the classic way
-        return app_problems(apps)
-    if not isinstance(apps, list) or not apps:
-        return [f"{variable} must be a non-empty list of app definitions"]
-
-    problems, checked = [], []
-    for index, app in enumerate(apps):
-        where = f"{variable}[{index}]"
-        params, own = _validate(app)
-        problems.extend(_renamed(problem, where) for problem in own)
-        if not own:
-            checked.append((f"{where} ({params['name']})", _derive(params)))
+        apps = [apps]
+        params, problems = _validate(apps[0])
+        checked = [] if problems else [(apps[0], VARIABLE, _derive(params))]
+    elif not isinstance(apps, list) or not apps:
+        return {"problems": [f"{variable} must be a non-empty list of app definitions"], "apps": {}}
+    else:
+        problems, checked = [], []
+        for index, app in enumerate(apps):
+            where = f"{variable}[{index}]"
+            params, own = _validate(app)
+            problems.extend(_renamed(problem, where) for problem in own)
+            if not own:
+                checked.append((app, f"{where} ({params['name']})", _derive(params)))
 
     claims = {}  # (kind, value) -> the first app that claimed it
-    for label, facts in checked:
+    for _app, label, facts in checked:
         present = facts["state"] == "present"
         mine = [("name", facts["name"]), ("nginx upstream", facts["upstream_name"]),
                 ("root directory", facts["root_dir"])]
@@ -646,7 +660,13 @@ def apps_problems(apps, variable="flaskops_apps"):
             if other != label:
                 problems.append(f"{other} and {label} both use the {kind} {value}; "
                                 "each app needs its own")
-    return problems
+    known = {} if problems else {facts["name"]: {"definition": app, "facts": facts} for app, _label, facts in checked}
+    return {"problems": problems, "apps": known}
+
+
+def apps_problems(apps, variable="flaskops_apps"):
+    """List what is wrong with the apps of one host, each alone and all together."""
+    return apps_checked(apps, variable)["problems"]
 
 
 def parse_wsgi(value):
@@ -1015,8 +1035,10 @@ class FilterModule:
     def filters(self):
         return {
             "app_backends": app_backends,
+            "app_checked": app_checked,
             "app_facts": app_facts,
             "app_problems": app_problems,
+            "apps_checked": apps_checked,
             "apps_problems": apps_problems,
             "command_argv": command_argv,
             "first_app_host": first_app_host,

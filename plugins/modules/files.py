@@ -167,6 +167,13 @@ changed_paths:
   type: list
   elements: str
   sample: [/etc/flaskops/shop/gunicorn.conf.py]
+rejected:
+  description:
+    - The file whose O(files[].validate) command refused it (the live file is left as it was); a
+      role's rescue tells a refused configuration from other failures by it.
+  returned: when a validation failed
+  type: str
+  sample: /etc/nginx/sites-available/shop
 found:
   description: The paths matching O(find), sorted.
   returned: always
@@ -327,7 +334,7 @@ class Files:
                 rc, out, err = self.module.run_command(item["validate"].replace("%s", shlex.quote(temporary)))
                 if rc != 0:
                     self.module.fail_json(msg="failed to validate %s" % path, rc=rc, stdout=out, stderr=err,
-                                          changed_paths=self.changed_paths[:-1])
+                                          rejected=path, changed_paths=self.changed_paths[:-1])
             # Not AnsibleModule.atomic_move: on a new file it chmods to 0666 & ~umask and chowns to
             # the caller, so a private file (0600, the environment) would be readable by all until
             # set_attributes ran again. The temporary file is in the same directory, made by mkstemp

@@ -215,7 +215,8 @@ def test_not_a_dict():
 
 def test_filter_module_exports():
     filters = app_filter.FilterModule().filters()
-    assert set(filters) == {"app_backends", "app_facts", "app_problems", "apps_problems", "command_argv",
+    assert set(filters) == {"app_backends", "app_checked", "app_facts", "app_problems", "apps_checked", "apps_problems",
+                            "command_argv",
                             "first_app_host", "not_networks", "process_plan", "process_units_of", "release_file",
                             "shared_layout"}
 
@@ -537,3 +538,25 @@ def test_gunicorn_loads_the_proxyfix_wrapper_or_without_it_the_app_itself():
     assert app_filter.app_facts(VALID)["wsgi_app"] == "flaskops_wsgi:app"
     bare = app_filter.app_facts(with_(proxy_fix=False, wsgi="shop.web:create_app('prod')"))
     assert bare["wsgi_app"] == "shop.web:create_app('prod')"
+
+
+def test_app_checked_is_problems_and_facts_in_one_pass():
+    assert app_filter.app_checked(VALID) == {"problems": [], "facts": app_filter.app_facts(VALID)}
+    bad = app_filter.app_checked(with_(name="Not A Name"))
+    assert bad["problems"] and bad["facts"] == {}
+
+
+def test_apps_checked_remembers_each_definition_with_its_facts_by_name():
+    other = with_(name="shop", domain="shop.test", port=8001)
+    checked = app_filter.apps_checked([VALID, other])
+    assert checked["problems"] == []
+    assert checked["apps"] == {"hello": {"definition": VALID, "facts": app_filter.app_facts(VALID)},
+                               "shop": {"definition": other, "facts": app_filter.app_facts(other)}}
+    one = app_filter.apps_checked(VALID, "flaskops_app")
+    assert one["apps"] == {"hello": {"definition": VALID, "facts": app_filter.app_facts(VALID)}}
+
+
+def test_apps_checked_keeps_nothing_when_anything_is_wrong():
+    clash = app_filter.apps_checked([VALID, with_(domain="shop.test")])
+    assert "both use the name hello" in " ".join(clash["problems"]) and clash["apps"] == {}
+    assert app_filter.apps_checked(with_(port=0), "flaskops_app")["problems"][0].startswith("flaskops_app")

@@ -23,6 +23,7 @@ class FakeModule:
         self.commands = []
 
     def fail_json(self, msg, **kwargs):
+        self.failure = kwargs
         raise Failed(msg)
 
     def run_command(self, command):
@@ -100,6 +101,13 @@ def test_failed_validation_leaves_the_old_file_and_no_temporary(tmp_path):
         run(files=[conf(tmp_path / "site", "bad\n", validate="check %s")])
     assert (tmp_path / "site").read_text() == "a = 1\n"
     assert os.listdir(tmp_path) == ["site"]
+
+
+def test_a_failed_validation_names_the_file_it_refused(tmp_path):
+    module = FakeModule(files=[conf(tmp_path / "site", "bad\n", validate="check %s")])
+    with pytest.raises(Failed):
+        files.run(module)
+    assert module.failure["rejected"] == str(tmp_path / "site")
 
 
 def test_validation_runs_on_the_new_content_before_it_is_in_place(tmp_path):
