@@ -217,8 +217,11 @@ class Deployment:
         (self.source / "hello.py").write_text(code)
 
     def converge(self, extra: dict | None = None, tags: str = "",
-                 expect_failure: bool = False) -> tuple[float, dict]:
-        """Run the site playbook; return its wall time and the play recap's counts."""
+                 expect_failure: bool = False, env: dict | None = None) -> tuple[float, dict]:
+        """Run the site playbook; return its wall time and the play recap's counts.
+
+        `env`: variables to set for ansible-playbook (another collection, say);
+        the run's output is kept in self.output."""
         cmd = ["ansible-playbook", "-i", str(self.inventory), "flaskops.deploy.site"]
         if tags:
             cmd += ["--tags", tags]
@@ -226,9 +229,10 @@ class Deployment:
             cmd += ["-e", json.dumps(extra)]
         start = time.monotonic()
         # Pipelining, as the README recommends: one exec per module step.
-        env = dict(os.environ, ANSIBLE_PIPELINING="True")
+        env = dict(os.environ, ANSIBLE_PIPELINING="True", **(env or {}))
         result = run(cmd, check=False, capture_output=True, env=env)
         elapsed = time.monotonic() - start
+        self.output = result.stdout
         if expect_failure:
             if result.returncode == 0:
                 raise RuntimeError(f"{' '.join(cmd)} passed, but was to fail")

@@ -43,3 +43,39 @@ def test_the_single_app_baseline_is_its_fastest_run_and_says_so():
     assert rows[1]["first_marginal_s"] == 10.0
     report = converge_apps.markdown(rows, result)
     assert "fastest of 2 runs (first converge 52.0, 50.0 s; no-op 20.0, 21.0 s)" in report
+
+
+OUTPUT = """
+TASK [Check each app alone and all of them together] ***
+ok: [flaskops-bench]
+
+TASK [flaskops.deploy.app : Check the app definition (flaskops_app) and derive its user] ***
+skipping: [flaskops-bench]
+
+TASK [flaskops.deploy.app : Validating arguments against arg spec main - Validate one app definition and derive] ***
+ok: [flaskops-bench]
+
+TASK [flaskops.deploy.app : Check the app definition (flaskops_app)] ***
+ok: [flaskops-bench]
+
+TASK [Something else] ***
+ok: [flaskops-bench]
+"""
+
+
+def test_validations_count_the_checks_that_ran_not_those_skipped():
+    # All 3 apps together (3), core's check (1), the old check and derivation (2).
+    assert converge_apps.validations(OUTPUT, 3) == 6
+
+
+def test_before_and_validations_are_reported_against_their_targets():
+    ten = {**row(10, 140.0, 20.0), "first_validations_per_app": 1.0, "noop_validations_per_app": 1.0}
+    before = {**row(10, 150.0, 40.0), "first_validations_per_app": 7.0, "noop_validations_per_app": 6.5,
+              "revision": "abc1234"}
+    rows = [{**row(1, 50.0, 10.0), "first_validations_per_app": 1.0, "noop_validations_per_app": 1.0}, ten]
+    result = converge_apps.summary(rows, before)
+    assert result["noop_10_before_ratio"] == 0.5 and result["noop_10_before_met"]
+    assert result["validations_per_app"] == 1.0 and result["validations_met"]
+    report = converge_apps.markdown(rows, result)
+    assert "the collection at abc1234" in report and "0.50x (target <= 0.7x): met" in report
+    assert "per app and run: at most 1 (target 1): met" in report
