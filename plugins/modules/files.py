@@ -335,14 +335,29 @@ class Files:
                 if rc != 0:
                     self.module.fail_json(msg="failed to validate %s" % path, rc=rc, stdout=out, stderr=err,
                                           rejected=path, changed_paths=self.changed_paths[:-1])
-            # Not AnsibleModule.atomic_move: on a new file it chmods to 0666 & ~umask and chowns to
-            # the caller, so a private file (0600, the environment) would be readable by all until
-            # set_attributes ran again. The temporary file is in the same directory, made by mkstemp
-            # (0600) with the wanted attributes already: the rename is atomic and never widens them.
-            os.rename(temporary, path)
+            self.move(temporary, path, item)
         finally:
             if os.path.lexists(temporary):
                 os.unlink(temporary)
+
+    def move(self, temporary, path, item):
+        """Put the written temporary file at path with AnsibleModule.atomic_move, never wider than asked.
+
+        atomic_move renames (or works around a file system that cannot) and keeps the SELinux
+        context, but hands the new file the old one's owner and mode, or 0666 & ~umask on a new
+        path. So an existing file gets the wanted attributes first, and a new one is moved under
+        umask 077 (0600, root's): a private file (the environment, 0600) is readable by nobody
+        else at any moment. set_attributes then gives the final owner, group and mode.
+        """
+        info = lstat_or_none(path)
+        if info is not None and stat.S_ISREG(info.st_mode):
+            set_attributes(path, item)
+        umask = os.umask(0o077)
+        try:
+            self.module.atomic_move(temporary, path)
+        finally:
+            os.umask(umask)
+        set_attributes(path, item)
 
     def link(self, item):
         path, src = item["path"], item["src"]
@@ -360,7 +375,8 @@ class Files:
         if os.path.lexists(temporary):
             os.unlink(temporary)
         os.symlink(src, temporary)
-        # Not atomic_move either: its chmod of a new path follows the link to its target.
+        # A plain rename, as ansible.builtin.file does for state=link: atomic_move would copy the
+        # old path's mode onto the new link, and its chmod of a new path follows the link to its target.
         os.rename(temporary, path)
 
     def absent(self, path):

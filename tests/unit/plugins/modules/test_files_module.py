@@ -3,6 +3,7 @@ import os
 import stat
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.flaskops.deploy.plugins.modules import files
 
@@ -21,10 +22,19 @@ class FakeModule:
         self.check_mode = check
         self._diff = diff
         self.commands = []
+        self.moved = []
 
     def fail_json(self, msg, **kwargs):
         self.failure = kwargs
         raise Failed(msg)
+
+    def atomic_move(self, src, dest):
+        """AnsibleModule's own, recording the mode the new file has the moment it is in place."""
+        AnsibleModule.atomic_move(self, src, dest)
+        self.moved.append((dest, stat.S_IMODE(os.lstat(dest).st_mode)))
+
+    def selinux_enabled(self):
+        return False
 
     def run_command(self, command):
         self.commands.append(command)
@@ -93,6 +103,24 @@ def test_private_files_are_changed_but_never_shown(tmp_path):
     assert mode_of(tmp_path / "environment") == 0o600
     spec = files.argument_spec()["private_files"]["options"]["content"]
     assert spec["no_log"] is True
+
+
+def test_content_is_moved_with_atomic_move_and_never_wider_than_its_mode(tmp_path):
+    """A new private file lands 0600 whatever the umask; an existing 0644 one is narrowed before."""
+    umask = os.umask(0o022)
+    try:
+        module = FakeModule(private_files=[conf(tmp_path / "environment", "TOKEN=1\n", mode="0600")])
+        files.run(module)
+        (tmp_path / "wide").write_text("old\n")
+        os.chmod(tmp_path / "wide", 0o644)
+        again = FakeModule(private_files=[conf(tmp_path / "wide", "TOKEN=2\n", mode="0600")])
+        files.run(again)
+    finally:
+        os.umask(umask)
+    assert module.moved == [(str(tmp_path / "environment"), 0o600)]
+    assert again.moved == [(str(tmp_path / "wide"), 0o600)]
+    assert mode_of(tmp_path / "environment") == mode_of(tmp_path / "wide") == 0o600
+    assert (tmp_path / "wide").read_text() == "TOKEN=2\n"
 
 
 def test_failed_validation_leaves_the_old_file_and_no_temporary(tmp_path):
